@@ -1,0 +1,128 @@
+# userfault: page faults handled in user space.
+#
+#   make                      library, command, examples into $(BUILD) (default build/)
+#   make test                 build and run the whole test suite on every engine available
+#   make install PREFIX=...   library, headers, userfault.pc, man pages, command
+#   make SAN=address,undefined BUILD=build/san test     the suite under sanitizers
+#
+# Files are found by wildcard: a new src/*.c, tools/*.c, tests/*.c or
+# examples/*.c needs no change here.
+
+VERSION      := 0.1.0
+SOVERSION    := 0
+
+CC           ?= cc
+CXX          ?= c++
+BUILD        ?= build
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+BINDIR       ?= $(PREFIX)/bin
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CSTD      := -std=c11 -D_GNU_SOURCE
+OPT       ?= -O2 -g
+CFLAGS    ?=
+LDFLAGS   ?=
+ALL_CFLAGS = $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc -pthread -MMD -MP $(CFLAGS)
+ifneq ($(SAN),)
+ALL_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS    += -fsanitize=$(SAN)
+endif
+ifneq ($(WERROR),)
+ALL_CFLAGS += -Werror
+endif
+
+LIB_SRC   := $(sort $(wildcard src/*.c src/*/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_PIC   := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+TLIB_SRC  := $(sort $(wildcard tests/lib/*.c))
+TLIB_OBJ  := $(TLIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC  := $(sort $(wildcard tests/*.c))
+TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.t)
+EX_SRC    := $(sort $(wildcard examples/*.c))
+EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+MAN_PAGES := $(sort $(wildcard man/*.[1-8]))
+
+STATIC    := $(BUILD)/libuserfault.a
+SHARED    := $(BUILD)/libuserfault.so
+LIBS      := -pthread
+
+.PHONY: all lib test check install uninstall clean
+all: lib $(BUILD)/userfault $(EXAMPLES) $(BUILD)/userfault.pc
+
+lib: $(STATIC) $(SHARED)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DUF_BUILDING_SHARED -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED): $(LIB_PIC) src/userfault.map
+	$(CC) -shared -Wl,-soname,libuserfault.so.$(SOVERSION) -Wl,--version-script=src/userfault.map \
+		-o $@.$(VERSION) $(LIB_PIC) $(LDFLAGS) $(LIBS)
+	ln -sf libuserfault.so.$(VERSION) $@.$(SOVERSION)
+	ln -sf libuserfault.so.$(VERSION) $@
+
+$(BUILD)/userfault: $(TOOL_OBJ) $(STATIC)
+	$(CC) -o $@ $(TOOL_OBJ) $(STATIC) $(LDFLAGS) $(LIBS) -lm
+
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(BUILD)/tests/%.t: tests/%.c $(TLIB_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(TLIB_OBJ) $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(BUILD)/obj/tests/lib/%.o: tests/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/userfault.pc: userfault.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# The test runner builds nothing itself: everything it runs is a prerequisite.
+test check: all $(TESTS)
+	BUILD=$(BUILD) CC="$(CC)" CXX="$(CXX)" SAN="$(SAN)" tests/run.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/userfault $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED).$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libuserfault.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuserfault.so.$(SOVERSION)
+	ln -sf libuserfault.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuserfault.so
+	install -m 644 include/userfault.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 include/userfault/uapi.h $(DESTDIR)$(INCLUDEDIR)/userfault/
+	install -m 644 $(BUILD)/userfault.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 755 $(BUILD)/userfault $(DESTDIR)$(BINDIR)/
+	for m in $(MAN_PAGES); do \
+		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libuserfault.* $(DESTDIR)$(PKGCONFIGDIR)/userfault.pc \
+		$(DESTDIR)$(INCLUDEDIR)/userfault.h $(DESTDIR)$(BINDIR)/userfault
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/userfault
+	for m in $(MAN_PAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$m); done
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handler.c - the common serving loop: poll, read a batch, dispatch to the
+ * callbacks, on N threads, until stopped.
+ *
+ * Every thread polls the userfault descriptor and one shared eventfd; writing
+ * the eventfd (stop, or one thread failing) ends them all.  Several threads
+ * may be woken for one message: the descriptor is non-blocking, so the losers
+ * read EAGAIN and go back to poll.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "internal.h"
+
+#define DEFAULT_BATCH 64
+
+struct uf_handler {
+	int fd;
+	int stopfd;			/* eventfd: readable once the handler must end */
+	struct uf_handler_opts opts;
+	unsigned nthreads;
+	pthread_t *threads;
+	atomic_int error;		/* first failure, 0 if none */
+	atomic_uint live;		/* threads still serving */
+	atomic_ullong count;		/* messages dispatched */
+};
+
+UF_EXPORT void uf_handler_opts_init(struct uf_handler_opts *opts)
+{
+	static const struct uf_handler_opts defaults = UF_HANDLER_OPTS_INIT;
+	*opts = defaults;
+}
+
+static void signal_stop(struct uf_handler *h)
+{
+	uint64_t one = 1;
+	/* An eventfd write only fails when the counter would overflow, which
+	 * means it is already readable: the stop is signalled either way. */
+	if (write(h->stopfd, &one, sizeof(one)) < 0) {
+		/* nothing to do */
+	}
+}
+
+static void fail(struct uf_handler *h, int err)
+{
+	int none = 0;
+	atomic_compare_exchange_strong(&h->error, &none, err);
+	signal_stop(h);
+}
+
+/* Read what is pending and dispatch it.  0 to go on, or -errno. */
+static int serve_batch(struct uf_handler *h, struct uffd_msg *msgs)
+{
+	ssize_t n = uf_read(h->fd, msgs, h->opts.batch);
+	if (n == -EAGAIN || n == -EINTR)
+		return 0;		/* another thread took it, or a signal */
+	if (n < 0)
+		return (int)n;
+	for (ssize_t i = 0; i < n; i++) {
+		uf_msg_fn fn = msgs[i].event == UFFD_EVENT_PAGEFAULT ? h->opts.on_fault
+								     : h->opts.on_event;
+		atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+		if (!fn)
+			continue;
+		int r = fn(h->fd, &msgs[i], h->opts.user);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void *serve(void *arg)
+{
+	struct uf_handler *h = arg;
+	struct uffd_msg *msgs = calloc(h->opts.batch, sizeof(*msgs));
+	if (!msgs) {
+		fail(h, -ENOMEM);
+		goto out;
+	}
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = h->fd, .events = POLLIN },
+			{ .fd = h->stopfd, .events = POLLIN },
+		};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fail(h, uf__neg_errno());
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (p[0].revents & POLLIN) {
+			int r = serve_batch(h, msgs);
+			if (r < 0) {
+				fail(h, r);
+				break;
+			}
+			continue;
+		}
+		if (p[0].revents & POLLHUP) {
+			signal_stop(h);		/* released: the others end too */
+			break;
+		}
+		if (p[0].revents & (POLLERR | POLLNVAL)) {
+			fail(h, p[0].revents & POLLNVAL ? -EBADF : -EINVAL);
+			break;
+		}
+	}
+out:
+	free(msgs);
+	atomic_fetch_sub(&h->live, 1);
+	return NULL;
+}
+
+UF_EXPORT int uf_handler_start(int fd, const struct uf_handler_opts *opts, struct uf_handler **out)
+{
+	if (!opts || !out || opts->sz < sizeof(*opts) || !opts->on_fault)
+		return -EINVAL;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return uf__neg_errno();
+
+	struct uf_handler *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->fd = fd;
+	h->opts = *opts;
+	h->opts.batch = opts->batch ? opts->batch : DEFAULT_BATCH;
+	h->nthreads = opts->nthreads ? opts->nthreads : 1;
+	h->threads = calloc(h->nthreads, sizeof(*h->threads));
+	h->stopfd = eventfd(0, EFD_CLOEXEC);
+	int err = 0;
+	if (!h->threads)
+		err = -ENOMEM;
+	else if (h->stopfd < 0)
+		err = uf__neg_errno();
+	else if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		err = uf__neg_errno();
+	if (err)
+		goto fail_early;
+
+	for (unsigned i = 0; i < h->nthreads; i++) {
+		atomic_fetch_add(&h->live, 1);
+		int r = pthread_create(&h->threads[i], NULL, serve, h);
+		if (r) {
+			atomic_fetch_sub(&h->live, 1);
+			/* Stop the ones already started before any callback
+			 * could run: none can have been called unless a fault
+			 * was already pending, which the contract allows us to
+			 * avoid only by stopping at once. */
+			signal_stop(h);
+			for (unsigned j = 0; j < i; j++)
+				pthread_join(h->threads[j], NULL);
+			err = -r;
+			goto fail_early;
+		}
+	}
+	*out = h;
+	return 0;
+
+fail_early:
+	if (h->stopfd >= 0)
+		close(h->stopfd);
+	free(h->threads);
+	free(h);
+	return err;
+}
+
+UF_EXPORT int uf_handler_running(const struct uf_handler *h)
+{
+	struct uf_handler *m = (struct uf_handler *)h;
+	return atomic_load(&m->live) == m->nthreads && atomic_load(&m->error) == 0;
+}
+
+UF_EXPORT unsigned long long uf_handler_count(const struct uf_handler *h)
+{
+	struct uf_handler *m = (struct uf_handler *)h;
+	return atomic_load_explicit(&m->count, memory_order_relaxed);
+}
+
+UF_EXPORT int uf_handler_stop(struct uf_handler *h)
+{
+	if (!h)
+		return -EINVAL;
+	signal_stop(h);
+	for (unsigned i = 0; i < h->nthreads; i++)
+		pthread_join(h->threads[i], NULL);
+	int err = atomic_load(&h->error);
+	close(h->stopfd);
+	free(h->threads);
+	free(h);
+	return err;
+}

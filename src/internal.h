@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what the library's files share and nothing outside sees.
+ *
+ * Names: public uf_*, internal uf__*.  Every internal function returns 0 or
+ * -errno, like the public ones.
+ */
+#ifndef UF_INTERNAL_H
+#define UF_INTERNAL_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "userfault.h"
+
+/* Public functions are the only symbols the shared library exports. */
+#define UF_EXPORT __attribute__((visibility("default")))
+
+#define UF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* -errno from a libc call that failed with -1 and errno set. */
+static inline int uf__neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+/*
+ * An engine: how a descriptor's ioctls, reads and close are carried out.
+ * The kernel engine passes them to the kernel; the user engine serves them
+ * itself.  Each returns 0 (or a count) or -errno.
+ */
+struct uf__engine {
+	int kind;					/* enum uf_engine_kind */
+	int (*ioctl)(int fd, unsigned long request, void *arg);
+	ssize_t (*read)(int fd, struct uffd_msg *msgs, size_t n);
+	int (*close)(int fd);
+};
+
+extern const struct uf__engine uf__kernel_engine;
+
+/* Open through the kernel engine (see uf_open() for the fallbacks).  On
+ * success *via says which way worked and *flags_used the flags it used. */
+int uf__kernel_open(int flags, unsigned no_fallback, int *via, int *flags_used);
+
+/* Write a one-line reason why the kernel engine cannot be opened. */
+void uf__kernel_why(char *buf, size_t len);
+
+/*
+ * The descriptor table: what uf_open() knows about each descriptor it made.
+ * Lookups are lock-free (a fault path may do them); changes take a lock.
+ */
+struct uf__fdent {
+	const struct uf__engine *engine;	/* NULL: not ours */
+	int via;				/* enum uf_open_via */
+	int flags;
+};
+
+int uf__fd_set(int fd, const struct uf__engine *engine, int via, int flags);
+void uf__fd_clear(int fd);
+/* Copy the entry for fd into *out; 0 if known, -ENOENT if not. */
+int uf__fd_get(int fd, struct uf__fdent *out);
+/* The engine serving fd, or NULL for descriptors uf_open() did not make. */
+const struct uf__engine *uf__fd_engine(int fd);
+
+#endif /* UF_INTERNAL_H */
