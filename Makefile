@@ -45,6 +45,8 @@ TLIB_SRC  := $(sort $(wildcard tests/lib/*.c))
 TLIB_OBJ  := $(TLIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.t)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EX_SRC    := $(sort $(wildcard examples/*.c))
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 MAN_PAGES := $(sort $(wildcard man/*.[1-8]))
@@ -54,7 +56,7 @@ SHARED    := $(BUILD)/libuserfault.so
 LIBS      := -pthread
 
 .PHONY: all lib test check install uninstall clean
-all: lib $(BUILD)/userfault $(EXAMPLES) $(BUILD)/userfault.pc
+all: lib $(BUILD)/userfault $(EXAMPLES) $(BENCHES) $(BUILD)/userfault.pc
 
 lib: $(STATIC) $(SHARED)
 
@@ -83,6 +85,10 @@ $(BUILD)/userfault: $(TOOL_OBJ) $(STATIC)
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS) -lm
 
 $(BUILD)/tests/%.t: tests/%.c $(TLIB_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -93,7 +94,10 @@ UF_EXPORT int uf_open(int flags, const struct uf_open_opts *opts)
 UF_EXPORT int uf_ioctl(int fd, unsigned long request, void *arg)
 {
 	const struct uf__engine *e = uf__fd_engine(fd);
-	return (e ? e : &uf__kernel_engine)->ioctl(fd, request, arg);
+	/* The kernel's path is the hot one: no indirect call on it. */
+	if (!e || e == &uf__kernel_engine)
+		return ioctl(fd, request, arg) < 0 ? uf__neg_errno() : 0;
+	return e->ioctl(fd, request, arg);
 }
 
 UF_EXPORT ssize_t uf_read(int fd, struct uffd_msg *msgs, size_t n)
