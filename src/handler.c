@@ -7,6 +7,10 @@
  * the eventfd (stop, or one thread failing) ends them all.  Several threads
  * may be woken for one message: the descriptor is non-blocking, so the losers
  * read EAGAIN and go back to poll.
+ *
+ * The threads wait at a gate until all of them exist: if one cannot be
+ * created, the others leave without serving, so a failed start never calls
+ * a callback (a fault may already be pending when start is called).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -29,7 +33,29 @@ struct uf_handler {
 	atomic_int error;		/* first failure, 0 if none */
 	atomic_uint live;		/* threads still serving */
 	atomic_ullong count;		/* messages dispatched */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+	int gate;			/* 0 wait, 1 serve, -1 leave at once */
 };
+
+/* Wait at the gate; 1 to serve, 0 to leave. */
+static int pass_gate(struct uf_handler *h)
+{
+	pthread_mutex_lock(&h->gate_lock);
+	while (h->gate == 0)
+		pthread_cond_wait(&h->gate_cond, &h->gate_lock);
+	int go = h->gate > 0;
+	pthread_mutex_unlock(&h->gate_lock);
+	return go;
+}
+
+static void open_gate(struct uf_handler *h, int value)
+{
+	pthread_mutex_lock(&h->gate_lock);
+	h->gate = value;
+	pthread_cond_broadcast(&h->gate_cond);
+	pthread_mutex_unlock(&h->gate_lock);
+}
 
 UF_EXPORT void uf_handler_opts_init(struct uf_handler_opts *opts)
 {
@@ -78,7 +104,10 @@ static int serve_batch(struct uf_handler *h, struct uffd_msg *msgs)
 static void *serve(void *arg)
 {
 	struct uf_handler *h = arg;
-	struct uffd_msg *msgs = calloc(h->opts.batch, sizeof(*msgs));
+	struct uffd_msg *msgs = NULL;
+	if (!pass_gate(h))
+		goto out;
+	msgs = calloc(h->opts.batch, sizeof(*msgs));
 	if (!msgs) {
 		fail(h, -ENOMEM);
 		goto out;
@@ -131,18 +160,25 @@ UF_EXPORT int uf_handler_start(int fd, const struct uf_handler_opts *opts, struc
 	if (!h)
 		return -ENOMEM;
 	h->fd = fd;
+	h->stopfd = -1;
+	pthread_mutex_init(&h->gate_lock, NULL);
+	pthread_cond_init(&h->gate_cond, NULL);
 	h->opts = *opts;
 	h->opts.batch = opts->batch ? opts->batch : DEFAULT_BATCH;
 	h->nthreads = opts->nthreads ? opts->nthreads : 1;
 	h->threads = calloc(h->nthreads, sizeof(*h->threads));
 	h->stopfd = eventfd(0, EFD_CLOEXEC);
-	int err = 0;
+	int err = 0, set_nonblock = 0;
 	if (!h->threads)
 		err = -ENOMEM;
 	else if (h->stopfd < 0)
 		err = uf__neg_errno();
-	else if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		err = uf__neg_errno();
+	else if (!(fl & O_NONBLOCK)) {
+		if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			err = uf__neg_errno();
+		else
+			set_nonblock = 1;
+	}
 	if (err)
 		goto fail_early;
 
@@ -151,23 +187,26 @@ UF_EXPORT int uf_handler_start(int fd, const struct uf_handler_opts *opts, struc
 		int r = pthread_create(&h->threads[i], NULL, serve, h);
 		if (r) {
 			atomic_fetch_sub(&h->live, 1);
-			/* Stop the ones already started before any callback
-			 * could run: none can have been called unless a fault
-			 * was already pending, which the contract allows us to
-			 * avoid only by stopping at once. */
-			signal_stop(h);
+			/* The ones already created are still at the gate:
+			 * send them away before they serve anything. */
+			open_gate(h, -1);
 			for (unsigned j = 0; j < i; j++)
 				pthread_join(h->threads[j], NULL);
 			err = -r;
 			goto fail_early;
 		}
 	}
+	open_gate(h, 1);
 	*out = h;
 	return 0;
 
 fail_early:
+	if (set_nonblock)
+		fcntl(fd, F_SETFL, fl);
 	if (h->stopfd >= 0)
 		close(h->stopfd);
+	pthread_cond_destroy(&h->gate_cond);
+	pthread_mutex_destroy(&h->gate_lock);
 	free(h->threads);
 	free(h);
 	return err;
@@ -194,6 +233,8 @@ UF_EXPORT int uf_handler_stop(struct uf_handler *h)
 		pthread_join(h->threads[i], NULL);
 	int err = atomic_load(&h->error);
 	close(h->stopfd);
+	pthread_cond_destroy(&h->gate_cond);
+	pthread_mutex_destroy(&h->gate_lock);
 	free(h->threads);
 	free(h);
 	return err;
