@@ -764,6 +764,33 @@ static void test_close_releases(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* Release is not something poll or epoll ever report: the kernel's poll has
+ * no EPOLLHUP (its release wake-up finds no watcher, since an epoll watch is
+ * dropped before release and a poll() in progress holds the file open).
+ * After the last close, an epoll set simply no longer contains the fd. */
+static void test_close_no_hup(const struct t_env *env)
+{
+	struct area a;
+	area_open(env, &a, 1, O_NONBLOCK);
+	int ep = epoll_for(a.fd);
+	struct toucher t;
+	touch_start(&t, a.mem, 0, 0);
+	T_EQ(epoll1(ep, ARRIVE_MS), EPOLLIN);
+	struct uffd_msg m;
+	T_EQ(uf_read(a.fd, &m, 1), 1);
+	T_EQ(epoll1(ep, 0), 0);
+	T_OK(uf_close(a.fd));
+	finishes(&t);
+	T_EQ(t.got, 0);
+	T_EQ(epoll1(ep, 100), 0);
+	/* The watch went away with the file. */
+	struct epoll_event ev = { .events = EPOLLIN };
+	T_EQ(epoll_ctl(ep, EPOLL_CTL_DEL, a.fd, &ev), -1);
+	T_EQ(errno, EBADF);
+	close(ep);
+	munmap(a.mem, page_size());
+}
+
 /* ------------------------------------------------------------------------ */
 /* fdinfo                                                                   */
 
@@ -861,6 +888,7 @@ static const struct t_case cases[] = {
 	{ "fcntl_nonblock_toggle", test_fcntl_nonblock_toggle, T_MEM_NONE, 0 },
 	{ "dup_same_queue", test_dup_same_queue, T_MEM_NONE, 0 },
 	{ "close_releases", test_close_releases, T_MEM_ALL, 0 },
+	{ "close_no_hup", test_close_no_hup, T_MEM_NONE, 0 },
 	{ "fdinfo", test_fdinfo, T_MEM_NONE, 0 },
 	{ 0 }
 };
