@@ -45,7 +45,10 @@ soversion=$(sed -n 's/^SOVERSION *:= *//p' Makefile)
 major=$(sed -n 's/^#define UF_VERSION_MAJOR \([0-9]*\).*/\1/p' include/userfault.h)
 minor=$(sed -n 's/^#define UF_VERSION_MINOR \([0-9]*\).*/\1/p' include/userfault.h)
 patch=$(sed -n 's/^#define UF_VERSION_PATCH \([0-9]*\).*/\1/p' include/userfault.h)
-[ -n "$version" ] && [ -n "$soversion" ] || { echo "FAIL: cannot read VERSION/SOVERSION from the Makefile"; exit 1; }
+if [ -z "$version" ] || [ -z "$soversion" ]; then
+	echo "FAIL: cannot read VERSION/SOVERSION from the Makefile"
+	exit 1
+fi
 [ "$version" = "$major.$minor.$patch" ] ||
 	fail "Makefile VERSION $version differs from the header's $major.$minor.$patch"
 
@@ -59,7 +62,9 @@ for f in "$lib/libuserfault.a" "$real" "$prefix/include/userfault.h" \
 	[ -f "$f" ] || fail "missing: ${f#"$prefix"/}"
 done
 [ -x "$prefix/bin/userfault" ] || fail "bin/userfault is not executable"
-[ -f "$real" ] && [ ! -L "$real" ] || fail "lib/libuserfault.so.$version should be the real file"
+if [ ! -f "$real" ] || [ -L "$real" ]; then
+	fail "lib/libuserfault.so.$version should be the real file"
+fi
 for link in "libuserfault.so.$soversion" libuserfault.so; do
 	if [ ! -L "$lib/$link" ]; then
 		fail "lib/$link is not a symbolic link"
@@ -213,7 +218,7 @@ cwarn=(-Wall -Wextra -Werror)
 				fail "$name does not depend on the SONAME libuserfault.so.$soversion"
 			# Without the library path it must not start (nothing else
 			# on the system may stand in for the fresh install)...
-			if [ -z "$(ldconfig -p 2>/dev/null | grep libuserfault.so.$soversion)" ] &&
+			if ! ldconfig -p 2>/dev/null | grep -q "libuserfault.so.$soversion" &&
 			   env -u LD_LIBRARY_PATH "$work/$name" >/dev/null 2>&1; then
 				fail "$name ran without LD_LIBRARY_PATH: which libuserfault did it find?"
 			fi
