@@ -256,6 +256,24 @@ static void test_uf_engine_of(const struct t_env *env)
 	}
 	close(again);
 
+	/* Closed with close(2) instead of uf_close(), the number reused: the
+	 * library must not take the newcomer for its own (kernel contexts:
+	 * close(2) on them is ordinary use of a kernel descriptor). */
+	if (env->engine == UF_ENGINE_KERNEL) {
+		fd = t_uffd_raw(env, O_CLOEXEC);
+		num = fd;
+		close(fd);
+		again = eventfd(0, EFD_CLOEXEC);
+		T_SYS(again);
+		if (again == num) {
+			T_ERR(uf_engine(again), EINVAL);
+			T_ERR(uf_fd_info(again, &fi), EBADF);
+		} else {
+			t_log("descriptor %d not reused (got %d): stale-entry check skipped", num, again);
+		}
+		close(again);
+	}
+
 	/* uf_fd_info wants a full struct. */
 	fd = t_uffd_raw(env, O_CLOEXEC);
 	struct uf_fd_info small = UF_FD_INFO_INIT;
