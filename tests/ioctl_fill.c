@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ioctl_fill.c - the range ioctls that resolve faults: COPY, ZEROPAGE,
+ * CONTINUE, POISON, MOVE, WAKE, WRITEPROTECT.  Success with the result
+ * field, every error with the result field as the kernel leaves it: untouched
+ * on argument validation, -errno or bytes done once the fill has started.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include "lib/fault.h"
+
+#define BIT(n) ((__u64)1 << (n))
+
+/* The raw structs through uf_ioctl(), result field pre-set to F_SENTINEL. */
+static int raw_copy(int fd, void *dst, const void *src, size_t len, __u64 mode, __s64 *field)
+{
+	struct uffdio_copy c = { f_ul(dst), f_ul(src), len, mode, F_SENTINEL };
+	int r = uf_ioctl(fd, UFFDIO_COPY, &c);
+	*field = c.copy;
+	return r;
+}
+
+static int raw_zeropage(int fd, void *dst, size_t len, __u64 mode, __s64 *field)
+{
+	struct uffdio_zeropage z = { { f_ul(dst), len }, mode, F_SENTINEL };
+	int r = uf_ioctl(fd, UFFDIO_ZEROPAGE, &z);
+	*field = z.zeropage;
+	return r;
+}
+
+static int raw_continue(int fd, void *dst, size_t len, __u64 mode, __s64 *field)
+{
+	struct uffdio_continue c = { { f_ul(dst), len }, mode, F_SENTINEL };
+	int r = uf_ioctl(fd, UFFDIO_CONTINUE, &c);
+	*field = c.mapped;
+	return r;
+}
+
+static int raw_poison(int fd, void *dst, size_t len, __u64 mode, __s64 *field)
+{
+	struct uffdio_poison p = { { f_ul(dst), len }, mode, F_SENTINEL };
+	int r = uf_ioctl(fd, UFFDIO_POISON, &p);
+	*field = p.updated;
+	return r;
+}
+
+static int raw_move(int fd, void *dst, void *src, size_t len, __u64 mode, __s64 *field)
+{
+	struct uffdio_move m = { f_ul(dst), f_ul(src), len, mode, F_SENTINEL };
+	int r = uf_ioctl(fd, UFFDIO_MOVE, &m);
+	*field = m.move;
+	return r;
+}
+
+/* Call must fail with err and leave the result field alone. */
+#define EXPECT_UNTOUCHED(call, err) do {			\
+	__s64 f_ = 0;						\
+	T_ERR(call, err);					\
+	T_EQX(f_, F_SENTINEL);					\
+} while (0)
+/* Call must fail with err and write `val` in the result field. */
+#define EXPECT_FIELD(call, err, val) do {			\
+	__s64 f_ = 0;						\
+	T_ERR(call, err);					\
+	T_EQ(f_, val);						\
+} while (0)
+
+/* ------------------------------------------------------------------------ */
+/* COPY                                                                     */
+
+static void test_copy(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(3 * pg, 11);
+	__s64 f = 0;
+
+	T_OK(raw_copy(fd, r.addr, src, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 11));
+	/* Two pages at once. */
+	T_OK(raw_copy(fd, r.addr + pg, src, 2 * pg, 0, &f));
+	T_EQ(f, (long long)(2 * pg));
+	T_ASSERT(t_check(r.addr + pg, 2 * pg, 11));
+	/* Populated: EEXIST, -EEXIST in the field, content unchanged. */
+	char *other = t_buffer(pg, 12);
+	T_ERR(raw_copy(fd, r.addr, other, pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	T_ASSERT(t_check(r.addr, pg, 11));
+	/* DONTWAKE with an unaligned source is still a full copy. */
+	T_OK(raw_copy(fd, r.addr + 3 * pg, src + 1, pg, UFFDIO_COPY_MODE_DONTWAKE, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(memcmp(r.addr + 3 * pg, src + 1, pg) == 0);
+	/* The typed helper hands back the same field. */
+	__s64 res = 0;
+	T_ERR(uf_copy(fd, r.addr + pg, src, pg, 0, &res), EEXIST);
+	T_EQ(res, -EEXIST);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+static void test_copy_enoent(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	char *src = t_buffer(2 * pg, 13);
+	__s64 f = 0;
+	/* Not registered at all. */
+	T_ERR(raw_copy(fd, r.addr, src, pg, 0, &f), ENOENT);
+	T_EQ(f, -ENOENT);
+	T_ASSERT(!f_present(r.addr));
+	/* Only the first page registered: a copy across both spans two VMAs. */
+	T_OK(uf_register(fd, r.addr, pg, F_MODE_M, NULL));
+	T_ERR(raw_copy(fd, r.addr, src, 2 * pg, 0, &f), ENOENT);
+	T_EQ(f, -ENOENT);
+	T_ERR(raw_copy(fd, r.addr + pg, src, pg, 0, &f), ENOENT);
+	T_EQ(f, -ENOENT);
+	T_OK(raw_copy(fd, r.addr, src, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+static void test_copy_einval(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(2 * pg, 14);
+
+	EXPECT_UNTOUCHED(raw_copy(fd, r.addr, src, pg, BIT(2), &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_copy(fd, r.addr, src, pg, BIT(63), &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_copy(fd, r.addr + 1, src, pg, 0, &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_copy(fd, r.addr, src, 0, 0, &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_copy(fd, r.addr, src, pg + 1, 0, &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_copy(fd, r.addr, src, 100, 0, &f_), EINVAL);
+	/* The source range wraps around the address space. */
+	EXPECT_UNTOUCHED(raw_copy(fd, r.addr, (void *)(uintptr_t)(UINT64_MAX - 0xfff), pg, 0, &f_),
+			 EINVAL);
+	if (t_mem_is_hugetlb(env->mem)) {
+		/* 4 KiB aligned passes the range check; the huge-page fill then
+		 * refuses it, and the field says so. */
+		EXPECT_FIELD(raw_copy(fd, r.addr + 4096, src, pg, 0, &f_), EINVAL, -EINVAL);
+		EXPECT_FIELD(raw_copy(fd, r.addr, src, 4096, 0, &f_), EINVAL, -EINVAL);
+	}
+	/* MODE_WP on a range not registered for WP: the fill refuses, -EINVAL
+	 * written. */
+	EXPECT_FIELD(raw_copy(fd, r.addr, src, pg, UFFDIO_COPY_MODE_WP, &f_), EINVAL, -EINVAL);
+	/* None of that populated anything. */
+	T_ASSERT(!f_present(r.addr));
+	T_ASSERT(!f_present(r.addr + pg));
+	__s64 f = 0;
+	T_OK(raw_copy(fd, r.addr, src, r.len, 0, &f));
+	T_EQ(f, (long long)r.len);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* A multi-page copy that meets a populated page stops there: bytes done in
+ * the field and EAGAIN; if the very first page is populated, EEXIST. */
+static void test_copy_partial(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(3 * pg, 15), *mid = t_buffer(pg, 16);
+	__s64 f = 0;
+	T_OK(raw_copy(fd, r.addr + pg, mid, pg, 0, &f));
+
+	T_ERR(raw_copy(fd, r.addr, src, 3 * pg, 0, &f), EAGAIN);
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 15));
+	T_ASSERT(t_check(r.addr + pg, pg, 16));		/* left as it was */
+	T_ASSERT(!f_present(r.addr + 2 * pg));		/* never reached */
+
+	T_ERR(raw_copy(fd, r.addr + pg, src, 3 * pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	T_ASSERT(!f_present(r.addr + 2 * pg));
+	/* The caller resumes after the populated page. */
+	T_OK(raw_copy(fd, r.addr + 2 * pg, src + 2 * pg, 2 * pg, 0, &f));
+	T_EQ(f, (long long)(2 * pg));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* COPY with MODE_WP leaves the page write-protected: reads go through, a
+ * write faults with FLAG_WP until the protection is cleared. */
+static void test_copy_wp(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M | F_MODE_WP, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_WP, NULL));
+	char *src = t_buffer(pg, 17);
+	__s64 f = 0;
+	T_OK(raw_copy(fd, r.addr, src, pg, UFFDIO_COPY_MODE_WP, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 17));		/* reading is fine */
+
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr + 40, 1, 0x33);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(m.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr));
+	f_touch_blocked(&t, 100);
+	T_OK(uf_writeprotect(fd, r.addr, pg, 0));
+	f_touch_finish(&t, 2000);
+	T_EQ(r.addr[40], 0x33);
+
+	/* Without MODE_WP the page is writable at once. */
+	T_OK(raw_copy(fd, r.addr + pg, src, pg, 0, &f));
+	r.addr[pg] = 1;
+	f_expect_no_msg(fd, 0);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ZEROPAGE                                                                 */
+
+static void test_zeropage(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, 3 * pg, F_MODE_M, NULL));
+	__s64 f = 0;
+	T_OK(raw_zeropage(fd, r.addr, 2 * pg, 0, &f));
+	T_EQ(f, (long long)(2 * pg));
+	for (size_t i = 0; i < 2 * pg; i++)
+		if (r.addr[i])
+			T_FAIL("byte %zu is %d after ZEROPAGE", i, r.addr[i]);
+	T_ERR(raw_zeropage(fd, r.addr + pg, pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	T_OK(raw_zeropage(fd, r.addr + 2 * pg, pg, UFFDIO_ZEROPAGE_MODE_DONTWAKE, &f));
+	T_EQ(f, (long long)pg);
+	T_EQ(r.addr[2 * pg + 7], 0);
+	/* A zero page is a real page: writable, and no fault for it. */
+	r.addr[0] = 5;
+	T_EQ(r.addr[0], 5);
+	f_expect_no_msg(fd, 0);
+	/* Past the registered part. */
+	T_ERR(raw_zeropage(fd, r.addr + 3 * pg, pg, 0, &f), ENOENT);
+	T_EQ(f, -ENOENT);
+	/* Argument errors leave the field alone. */
+	EXPECT_UNTOUCHED(raw_zeropage(fd, r.addr, pg, BIT(1), &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_zeropage(fd, r.addr, pg, BIT(63), &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_zeropage(fd, r.addr + 1, pg, 0, &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_zeropage(fd, r.addr, 0, 0, &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_zeropage(fd, r.addr, pg - 1, 0, &f_), EINVAL);
+	/* The typed helper hands back the same field. */
+	__s64 res = 0;
+	T_ERR(uf_zeropage(fd, r.addr, pg, 0, &res), EEXIST);
+	T_EQ(res, -EEXIST);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* Hugetlb has no zero page: the fill refuses with EINVAL written. */
+static void test_zeropage_hugetlb(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	EXPECT_FIELD(raw_zeropage(fd, r.addr, r.len, 0, &f_), EINVAL, -EINVAL);
+	EXPECT_UNTOUCHED(raw_zeropage(fd, r.addr, r.len, BIT(1), &f_), EINVAL);
+	T_ASSERT(!f_present(r.addr));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* CONTINUE                                                                 */
+
+static void test_continue(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	f_region_alias(&r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_MINOR, 0);
+	/* The page cache gets pages 0, 1 and 3 through the alias; 2 is a hole. */
+	t_fill(r.alias, pg, 21);
+	t_fill(r.alias + pg, pg, 22);
+	t_fill(r.alias + 3 * pg, pg, 24);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_MINOR, NULL));
+	T_ASSERT(!f_present(r.addr));
+	__s64 f = 0;
+	T_OK(raw_continue(fd, r.addr, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 21));
+	/* Mapped now: EEXIST. */
+	T_ERR(raw_continue(fd, r.addr, pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	T_OK(raw_continue(fd, r.addr + pg, pg, UFFDIO_CONTINUE_MODE_DONTWAKE, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr + pg, pg, 22));
+	/* Shared mappings see the same page as the alias. */
+	if (t_mem_is_shared(env->mem)) {
+		r.alias[pg + 3] = 0x5c;
+		T_EQ(r.addr[pg + 3], 0x5c);
+	}
+	/* No page in the page cache. */
+	EXPECT_FIELD(raw_continue(fd, r.addr + 2 * pg, pg, 0, &f_), EFAULT, -EFAULT);
+	T_ASSERT(!f_present(r.addr + 2 * pg));
+	/* A range that starts mapped stops at once; one that meets the hole
+	 * after a good page reports that page done. */
+	EXPECT_FIELD(raw_continue(fd, r.addr + pg, 2 * pg, 0, &f_), EEXIST, -EEXIST);
+	/* Argument errors. */
+	EXPECT_UNTOUCHED(raw_continue(fd, r.addr + 3 * pg, pg, BIT(2), &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_continue(fd, r.addr + 3 * pg, pg, BIT(63), &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_continue(fd, r.addr + 1, pg, 0, &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_continue(fd, r.addr + 3 * pg, 0, 0, &f_), EINVAL);
+	/* MODE_WP without WP registration. */
+	EXPECT_FIELD(raw_continue(fd, r.addr + 3 * pg, pg, UFFDIO_CONTINUE_MODE_WP, &f_), EINVAL,
+		     -EINVAL);
+	T_OK(raw_continue(fd, r.addr + 3 * pg, pg, 0, &f));
+	T_ASSERT(t_check(r.addr + 3 * pg, pg, 24));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* Partial CONTINUE: the page cache has pages 0 and 2, not 1. */
+static void test_continue_partial(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 3, &r);
+	f_region_alias(&r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_MINOR, 0);
+	t_fill(r.alias, pg, 25);
+	t_fill(r.alias + 2 * pg, pg, 27);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_MINOR, NULL));
+	__s64 f = 0;
+	T_ERR(raw_continue(fd, r.addr, 3 * pg, 0, &f), EAGAIN);
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 25));
+	T_ASSERT(!f_present(r.addr + 2 * pg));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* CONTINUE with MODE_WP maps the page write-protected. */
+static void test_continue_wp(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	f_region_alias(&r);
+	int fd = f_uffd(env, F_MODE_MINOR | F_MODE_WP, 0);
+	t_fill(r.alias, r.len, 28);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_MINOR | F_MODE_WP, NULL));
+	__s64 f = 0;
+	T_OK(raw_continue(fd, r.addr, r.len, UFFDIO_CONTINUE_MODE_WP, &f));
+	T_EQ(f, (long long)r.len);
+	T_ASSERT(t_check(r.addr, r.len, 28));
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr + 8, 1, 0x44);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(m.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr));
+	f_touch_blocked(&t, 100);
+	T_OK(uf_writeprotect(fd, r.addr, r.len, 0));
+	f_touch_finish(&t, 2000);
+	T_EQ(r.addr[8], 0x44);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* Anonymous memory has no page cache: EINVAL with -EINVAL written. */
+static void test_continue_anon(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	EXPECT_FIELD(raw_continue(fd, r.addr, r.len, 0, &f_), EINVAL, -EINVAL);
+	if (env->features & UFFD_FEATURE_PAGEFAULT_FLAG_WP) {
+		T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_WP, NULL));
+		EXPECT_FIELD(raw_continue(fd, r.addr, r.len, 0, &f_), EINVAL, -EINVAL);
+	}
+	T_ASSERT(!f_present(r.addr));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* CONTINUE on a range registered MISSING only (shmem): not a MINOR range. */
+static void test_continue_not_minor(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	f_region_alias(&r);
+	t_fill(r.alias, r.len, 29);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	__s64 f = F_SENTINEL;
+	int rc = raw_continue(fd, r.addr, r.len, 0, &f);
+	t_log("CONTINUE on MISSING-only range: %d field %lld", rc, (long long)f);
+	T_EQ(rc, 0);
+	T_EQ(f, (long long)r.len);
+	T_ASSERT(t_check(r.addr, r.len, 29));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* POISON                                                                   */
+
+static void test_poison(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 3, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_POISON);
+	T_OK(uf_register(fd, r.addr, 2 * pg, F_MODE_M, NULL));
+	__s64 f = 0;
+	T_OK(raw_poison(fd, r.addr, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+
+	/* Any access now raises SIGBUS; no message is queued. */
+	int code = 0;
+	void *where = NULL;
+	T_ASSERT(f_probe_sigbus(r.addr + 100, 0, &code, &where));
+	t_log("poisoned read: si_code %d si_addr %p (page %p)", code, where, (void *)r.addr);
+	T_EQ(code, BUS_ADRERR);
+	T_EQX(f_ul(where), f_ul(r.addr + 100));
+	T_ASSERT(f_probe_sigbus(r.addr + pg - 1, 1, &code, &where));
+	T_EQ(code, BUS_ADRERR);
+	T_EQX(f_ul(where), f_ul(r.addr + pg - 1));
+	f_expect_no_msg(fd, 0);
+
+	/* A poisoned pte is not none for POISON: EEXIST. */
+	T_ERR(raw_poison(fd, r.addr, pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	/* A populated page. */
+	char *src = t_buffer(pg, 31);
+	T_OK(raw_copy(fd, r.addr + pg, src, pg, 0, &f));
+	T_ERR(raw_poison(fd, r.addr + pg, pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	T_ASSERT(t_check(r.addr + pg, pg, 31));
+	/* Unregistered page. */
+	T_ERR(raw_poison(fd, r.addr + 2 * pg, pg, 0, &f), ENOENT);
+	T_EQ(f, -ENOENT);
+	/* Argument errors. */
+	EXPECT_UNTOUCHED(raw_poison(fd, r.addr, pg, BIT(1), &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_poison(fd, r.addr + 1, pg, 0, &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_poison(fd, r.addr, 0, 0, &f_), EINVAL);
+	/* Unregistering leaves the poison in place. */
+	T_OK(uf_unregister(fd, r.addr, 2 * pg));
+	T_ASSERT(f_probe_sigbus(r.addr, 0, &code, &where));
+	T_EQ(code, BUS_ADRERR);
+	/* COPY treats a poison marker like an empty pte: it replaces it. */
+	T_OK(uf_register(fd, r.addr, pg, F_MODE_M, NULL));
+	char *fix = t_buffer(pg, 32);
+	T_OK(raw_copy(fd, r.addr, fix, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(!f_probe_sigbus(r.addr, 0, NULL, NULL));
+	T_ASSERT(t_check(r.addr, pg, 32));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* MOVE                                                                     */
+
+static char *anon_pages(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_ASSERT(p != MAP_FAILED);
+	f_no_thp(p, len);
+	return p;
+}
+
+static void test_move(const struct t_env *env)
+{
+	const size_t pg = env->page;
+	struct t_region r;
+	t_region_map(env, 5, &r);
+	f_no_thp(r.addr, r.len);
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_MOVE);
+	T_OK(uf_register(fd, r.addr, 4 * pg, F_MODE_M, NULL));
+	char *src = anon_pages(4 * pg);
+	for (int i = 0; i < 4; i++)
+		t_fill(src + i * pg, pg, 40 + i);
+	__s64 f = 0;
+
+	T_OK(raw_move(fd, r.addr, src, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 40));
+	T_ASSERT(!f_present(src));			/* the source is a hole now */
+	T_EQ(src[123], 0);
+
+	/* Populated destination. */
+	T_ERR(raw_move(fd, r.addr, src + pg, pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	T_ASSERT(t_check(src + pg, pg, 41));		/* the source stays */
+	/* Source hole without, then with ALLOW_SRC_HOLES. */
+	char *hole = anon_pages(pg);
+	T_ERR(raw_move(fd, r.addr + pg, hole, pg, 0, &f), ENOENT);
+	T_EQ(f, -ENOENT);
+	T_OK(raw_move(fd, r.addr + pg, hole, pg, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(!f_present(r.addr + pg));		/* the hole moved: still a hole */
+	/* Two pages, DONTWAKE. */
+	T_OK(raw_move(fd, r.addr + 2 * pg, src + 2 * pg, 2 * pg, UFFDIO_MOVE_MODE_DONTWAKE, &f));
+	T_EQ(f, (long long)(2 * pg));
+	T_ASSERT(t_check(r.addr + 2 * pg, pg, 42));
+	T_ASSERT(t_check(r.addr + 3 * pg, pg, 43));
+	T_ASSERT(!f_present(src + 2 * pg) && !f_present(src + 3 * pg));
+
+	/* Argument errors leave the field alone. */
+	EXPECT_UNTOUCHED(raw_move(fd, r.addr + pg, src + pg, pg, BIT(2), &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_move(fd, r.addr + pg, src + pg + 1, pg, 0, &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_move(fd, r.addr + pg + 1, src + pg, pg, 0, &f_), EINVAL);
+	EXPECT_UNTOUCHED(raw_move(fd, r.addr + pg, src + pg, 0, 0, &f_), EINVAL);
+	/* A destination not registered with this context. */
+	EXPECT_FIELD(raw_move(fd, r.addr + 4 * pg, src + pg, pg, 0, &f_), EINVAL, -EINVAL);
+	T_ASSERT(t_check(src + pg, pg, 41));
+	uf_close(fd);
+	munmap(src, 4 * pg);
+	munmap(hole, pg);
+	t_region_unmap(&r);
+}
+
+/* A partial MOVE: the second destination page is populated. */
+static void test_move_partial(const struct t_env *env)
+{
+	const size_t pg = env->page;
+	struct t_region r;
+	t_region_map(env, 3, &r);
+	f_no_thp(r.addr, r.len);
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_MOVE);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = anon_pages(3 * pg);
+	for (int i = 0; i < 3; i++)
+		t_fill(src + i * pg, pg, 50 + i);
+	__s64 f = 0;
+	T_OK(uf_zeropage(fd, r.addr + pg, pg, 0, &f));
+	T_ERR(raw_move(fd, r.addr, src, 3 * pg, 0, &f), EAGAIN);
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 50));
+	T_ASSERT(!f_present(src));
+	T_ASSERT(t_check(src + pg, pg, 51));
+	T_ASSERT(t_check(src + 2 * pg, pg, 52));
+	uf_close(fd);
+	munmap(src, 3 * pg);
+	t_region_unmap(&r);
+}
+
+/* MOVE works only between anonymous private mappings. */
+static void test_move_nonanon(const struct t_env *env)
+{
+	const size_t pg = env->page;
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_MOVE);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = anon_pages(pg);
+	t_fill(src, pg, 55);
+	EXPECT_FIELD(raw_move(fd, r.addr, src, pg, 0, &f_), EINVAL, -EINVAL);
+	T_ASSERT(t_check(src, pg, 55));
+	T_ASSERT(!f_present(r.addr));
+	uf_close(fd);
+	munmap(src, pg);
+	t_region_unmap(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* WAKE                                                                     */
+
+static void test_wake(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, pg, F_MODE_M, NULL));
+	T_ERR(uf_wake(fd, r.addr, 0), EINVAL);
+	T_ERR(uf_wake(fd, r.addr + 1, pg), EINVAL);
+	T_ERR(uf_wake(fd, r.addr, pg + 1), EINVAL);
+	T_ERR(uf_wake(fd, (void *)(uintptr_t)(UINT64_MAX & ~(uint64_t)0xfff), 0x2000), EINVAL);
+	/* Nobody waiting, registered or not: WAKE only checks the range. */
+	T_OK(uf_wake(fd, r.addr, pg));
+	T_OK(uf_wake(fd, r.addr + pg, pg));
+	T_OK(uf_wake(fd, r.addr, r.len));
+	/* A woken fault that was not resolved faults again: a second message. */
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr + 3, 1, 0x66);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr));
+	T_OK(uf_wake(fd, r.addr, pg));
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr));
+	T_EQX(m.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WRITE);
+	f_touch_blocked(&t, 50);
+	char *src = t_buffer(pg, 56);
+	__s64 f = 0;
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, &f));
+	f_touch_finish(&t, 2000);
+	T_EQ(r.addr[3], 0x66);
+	T_EQ(r.addr[4], src[4]);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+static void test_wake_hugetlb(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr + 5000, 0, 0);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr));
+	char *src = t_buffer(r.len, 57);
+	__s64 f = 0;
+	T_OK(uf_copy(fd, r.addr, src, r.len, UFFDIO_COPY_MODE_DONTWAKE, &f));
+	f_touch_blocked(&t, 100);
+	/* WAKE does not need the huge page alignment: it only matches addresses. */
+	T_OK(uf_wake(fd, r.addr, 4096));
+	f_touch_finish(&t, 2000);
+	T_EQ(t.seen, (unsigned char)src[5000]);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* WRITEPROTECT                                                             */
+
+static void test_writeprotect(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 3, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M | F_MODE_WP, 0);
+	T_OK(uf_register(fd, r.addr, 2 * pg, F_MODE_M | F_MODE_WP, NULL));
+	char *src = t_buffer(2 * pg, 60);
+	__s64 f = 0;
+	T_OK(uf_copy(fd, r.addr, src, 2 * pg, 0, &f));
+
+	T_OK(uf_writeprotect(fd, r.addr, 2 * pg, UFFDIO_WRITEPROTECT_MODE_WP));
+	T_OK(uf_writeprotect(fd, r.addr, 2 * pg, UFFDIO_WRITEPROTECT_MODE_WP));	/* again */
+	T_ASSERT(t_check(r.addr, 2 * pg, 60));		/* reads go through */
+	f_expect_no_msg(fd, 0);
+
+	/* A write waits; clearing wakes it. */
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr + pg + 9, 1, 0x71);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(m.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + pg));
+	f_touch_blocked(&t, 200);
+	T_OK(uf_writeprotect(fd, r.addr + pg, pg, 0));
+	f_touch_finish(&t, 2000);
+	T_EQ(r.addr[pg + 9], 0x71);
+
+	/* Clearing with DONTWAKE leaves the writer asleep until WAKE. */
+	f_touch_start(&t, r.addr + 1, 1, 0x72);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(m.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE);
+	T_OK(uf_writeprotect(fd, r.addr, pg, UFFDIO_WRITEPROTECT_MODE_DONTWAKE));
+	f_touch_blocked(&t, 200);
+	r.addr[2] = 0x73;		/* the page is writable already */
+	T_OK(uf_wake(fd, r.addr, pg));
+	f_touch_finish(&t, 2000);
+	T_EQ(r.addr[1], 0x72);
+	T_EQ(r.addr[2], 0x73);
+	f_expect_no_msg(fd, 0);
+
+	/* Errors. */
+	T_ERR(uf_writeprotect(fd, r.addr, pg, UFFDIO_WRITEPROTECT_MODE_WP |
+			      UFFDIO_WRITEPROTECT_MODE_DONTWAKE), EINVAL);
+	T_ERR(uf_writeprotect(fd, r.addr, pg, BIT(2)), EINVAL);
+	T_ERR(uf_writeprotect(fd, r.addr, pg, BIT(63) | UFFDIO_WRITEPROTECT_MODE_WP), EINVAL);
+	T_ERR(uf_writeprotect(fd, r.addr + 1, pg, UFFDIO_WRITEPROTECT_MODE_WP), EINVAL);
+	T_ERR(uf_writeprotect(fd, r.addr, 0, UFFDIO_WRITEPROTECT_MODE_WP), EINVAL);
+	T_ERR(uf_writeprotect(fd, r.addr + 2 * pg, pg, UFFDIO_WRITEPROTECT_MODE_WP), ENOENT);
+	T_ERR(uf_writeprotect(fd, r.addr + 2 * pg, pg, 0), ENOENT);
+	/* Registered, but for MISSING only (registering a subset of the modes
+	 * changes nothing, so unregister first). */
+	T_OK(uf_unregister(fd, r.addr, pg));
+	T_OK(uf_register(fd, r.addr, pg, F_MODE_M, NULL));
+	T_ERR(uf_writeprotect(fd, r.addr, pg, UFFDIO_WRITEPROTECT_MODE_WP), ENOENT);
+	/* None of the errors protected anything. */
+	r.addr[0] = 1;
+	r.addr[pg] = 1;
+	f_expect_no_msg(fd, 0);
+
+	/* A range over a WP VMA and then an unregistered one: ENOENT, but the
+	 * kernel has already protected the first VMA when it meets the second. */
+	T_ERR(uf_writeprotect(fd, r.addr + pg, 2 * pg, UFFDIO_WRITEPROTECT_MODE_WP), ENOENT);
+	f_touch_start(&t, r.addr + pg, 1, 0x75);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(m.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + pg));
+	/* Clearing over the same range: same ENOENT; the first VMA is cleared
+	 * all the same, but a failed call wakes nobody: WAKE does. */
+	T_ERR(uf_writeprotect(fd, r.addr + pg, 2 * pg, 0), ENOENT);
+	f_touch_blocked(&t, 100);
+	T_OK(uf_wake(fd, r.addr + pg, pg));
+	f_touch_finish(&t, 2000);
+	T_EQ(r.addr[pg], 0x75);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+static void test_writeprotect_hugetlb(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	int fd = f_uffd(env, F_MODE_M | F_MODE_WP, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_WP, NULL));
+	char *src = t_buffer(r.len, 61);
+	__s64 f = 0;
+	T_OK(uf_copy(fd, r.addr, src, r.len, 0, &f));
+	int rc = uf_writeprotect(fd, r.addr + 4096, 4096, UFFDIO_WRITEPROTECT_MODE_WP);
+	t_log("WRITEPROTECT of 4 KiB inside a huge page: %d", rc);
+	T_ERR(rc, EINVAL);
+	T_OK(uf_writeprotect(fd, r.addr, r.len, UFFDIO_WRITEPROTECT_MODE_WP));
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr + 12345, 1, 0x74);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(m.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr));
+	T_OK(uf_writeprotect(fd, r.addr, r.len, 0));
+	f_touch_finish(&t, 2000);
+	T_EQ(r.addr[12345], 0x74);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+#define NOT_ANON	(T_MEM_ALL & ~T_MEM(T_ANON))
+
+static const struct t_case cases[] = {
+	{ "copy", test_copy, T_MEM_ALL, 0 },
+	{ "copy_enoent", test_copy_enoent, T_MEM_ALL, 0 },
+	{ "copy_einval", test_copy_einval, T_MEM_ALL, 0 },
+	{ "copy_partial", test_copy_partial, T_MEM_ALL, 0 },
+	{ "copy_wp", test_copy_wp, T_MEM_ALL, 0 },
+	{ "zeropage", test_zeropage, T_MEM_NO_HUGETLB, 0 },
+	{ "zeropage_hugetlb_einval", test_zeropage_hugetlb, T_MEM_HUGETLB_ALL, 0 },
+	{ "continue", test_continue, NOT_ANON, 0 },
+	{ "continue_partial", test_continue_partial, NOT_ANON, 0 },
+	{ "continue_wp", test_continue_wp, NOT_ANON, 0 },
+	{ "continue_anon_einval", test_continue_anon, T_MEM(T_ANON), 0 },
+	{ "continue_not_minor", test_continue_not_minor, NOT_ANON, 0 },
+	{ "poison", test_poison, T_MEM_ALL, UFFD_FEATURE_POISON },
+	{ "move", test_move, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
+	{ "move_partial", test_move_partial, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
+	{ "move_nonanon_einval", test_move_nonanon, NOT_ANON, UFFD_FEATURE_MOVE },
+	{ "wake", test_wake, T_MEM_ALL, 0 },
+	{ "wake_hugetlb", test_wake_hugetlb, T_MEM_HUGETLB_ALL, 0 },
+	{ "writeprotect", test_writeprotect, T_MEM_ALL, 0 },
+	{ "writeprotect_hugetlb", test_writeprotect_hugetlb, T_MEM_HUGETLB_ALL, 0 },
+	{ 0 }
+};
+T_MAIN(cases)
