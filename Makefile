@@ -116,7 +116,8 @@ install: all
 	ln -sf libuserfault.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuserfault.so
 	install -m 644 include/userfault.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 include/userfault/uapi.h $(DESTDIR)$(INCLUDEDIR)/userfault/
-	install -m 644 $(BUILD)/userfault.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' userfault.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/userfault.pc
 	install -m 755 $(BUILD)/userfault $(DESTDIR)$(BINDIR)/
 	for m in $(MAN_PAGES); do \
 		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \

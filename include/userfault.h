@@ -9,8 +9,8 @@
  *
  * Conventions:
  *  - Every function returns 0 (or a count, or a descriptor) on success and a
- *    negative errno on failure; errno itself is left as the call found it
- *    unless a function says otherwise.
+ *    negative errno on failure.  The return value is the error report: errno
+ *    may have been changed by the system calls made on the way.
  *  - The library never prints, aborts or exits.
  *  - Option structs start with a size field (set it with the *_INIT macro or
  *    the *_init() function) so that programs built against an older header
@@ -19,6 +19,7 @@
 #ifndef USERFAULT_H
 #define USERFAULT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <userfault/uapi.h>
@@ -89,6 +90,10 @@ void uf_open_opts_init(struct uf_open_opts *opts);
  * userfaultfd(2) with UFFD_USER_MODE_ONLY, unless opts->no_fallback refuses it.
  * With AUTO, if the kernel engine cannot be opened the user engine is used.
  *
+ * opts->sz must be sizeof(struct uf_open_opts) of this version (0.1).
+ * Close the descriptor with uf_close(), not close(2), so that the library
+ * forgets it (a user-engine context needs that to release).
+ *
  * Returns the descriptor, or -errno: -EINVAL for unknown flags or options,
  * the kernel's errno when no way works (opts->why then says why: the sysctl,
  * a seccomp filter, a missing capability, device permissions, no kernel
@@ -104,8 +109,9 @@ int uf_open(int flags, const struct uf_open_opts *opts);
 int uf_ioctl(int fd, unsigned long request, void *arg);
 
 /*
- * Read up to n messages.  Blocks for the first one unless the descriptor is
- * O_NONBLOCK; returns as many as are pending (at least 1), or -errno:
+ * Read up to n messages (at most 4096 per call).  Blocks for the first one
+ * unless the descriptor is O_NONBLOCK; returns as many as are pending (at
+ * least 1), or -errno:
  * -EAGAIN (non-blocking, nothing pending), -EINVAL (before UFFDIO_API, or
  * n == 0), -EINTR (a signal arrived while blocking).
  */
@@ -139,7 +145,9 @@ int uf_fd_info(int fd, struct uf_fd_info *info);
 /* it: bytes done, or -errno; it is left untouched when the kernel leaves   */
 /* the field untouched (argument validation errors).                        */
 
-/* UFFDIO_API.  features: requested; *features_out / *ioctls_out may be NULL. */
+/* UFFDIO_API.  features: requested; *features_out / *ioctls_out may be NULL.
+ * They are written in every case: on failure the kernel zeroes the struct,
+ * so they receive 0. */
 int uf_api(int fd, __u64 features, __u64 *features_out, __u64 *ioctls_out);
 /* UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_* in mode; *ioctls_out: the
  * range ioctls available (bit n set means ioctl number n works). */
@@ -174,8 +182,9 @@ struct uf_kernel_status {
 };
 
 /* Try every way to reach the kernel's userfaultfd and explain the result in
- * *st; sz is sizeof(*st) as the caller knows it (a newer library fills only
- * that much).  Opens and closes descriptors; changes nothing else.
+ * *st; sz is sizeof(*st) as the caller knows it (in version 0.1 it must be
+ * sizeof(struct uf_kernel_status)).  Opens and closes descriptors; changes
+ * nothing else.
  * 0 or -errno (-EINVAL for a NULL st or a size smaller than version 0.1's). */
 int uf_kernel_probe(struct uf_kernel_status *st, size_t sz);
 
@@ -208,16 +217,20 @@ void uf_handler_opts_init(struct uf_handler_opts *opts);
  * UFFDIO_API; the handler sets O_NONBLOCK on it (poll(2) on a blocking
  * userfault descriptor always reports POLLERR).  On success *out is the
  * handler and 0 is returned; on failure nothing was started, no callback is
- * ever called, and -errno is returned.  The handler ends by itself when the
- * context is released (POLLHUP) or a callback fails; call uf_handler_stop()
- * in every case to join and free it.
+ * ever called, and -errno is returned.  The handler ends by itself when a
+ * callback fails (the faults of the failed batch that were not dispatched
+ * stay pending, read, until woken); otherwise it serves until
+ * uf_handler_stop().  Stop the handler before closing fd: a thread inside
+ * poll(2) holds the file open, so a close does not release the context
+ * while the handler runs.
  */
 int uf_handler_start(int fd, const struct uf_handler_opts *opts, struct uf_handler **out);
 
 /* 1 while every thread is still serving, 0 once the handler has ended. */
 int uf_handler_running(const struct uf_handler *h);
 
-/* Number of messages dispatched so far (faults and events). */
+/* Number of messages read and dispatched so far (faults and events, also
+ * events dropped because on_event is NULL). */
 unsigned long long uf_handler_count(const struct uf_handler *h);
 
 /*

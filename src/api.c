@@ -40,10 +40,31 @@ UF_EXPORT const char *uf_engine_name(int engine)
 	}
 }
 
-static void set_why(const struct uf_open_opts *o, const char *fmt, const char *detail)
+static void set_why(const struct uf_open_opts *o, const char *reason)
 {
 	if (o && o->why && o->why_len)
-		snprintf(o->why, o->why_len, fmt, detail);
+		snprintf(o->why, o->why_len, "%s", reason);
+}
+
+/* Say why opening failed: for a refusal, what the system shows; for a
+ * resource error, just that (a fresh probe could succeed and mislead). */
+static void explain_failure(const struct uf_open_opts *o, int err)
+{
+	char reason[256];
+	if (!o || !o->why || !o->why_len)
+		return;
+	switch (-err) {
+	case EINVAL:
+		set_why(o, "the kernel refused these flags (UFFD_USER_MODE_ONLY needs Linux 5.11)");
+		return;
+	case EMFILE: case ENFILE: case ENOMEM:
+		snprintf(reason, sizeof(reason), "out of resources: %s", strerror(-err));
+		set_why(o, reason);
+		return;
+	default:
+		uf__kernel_why(reason, sizeof(reason));
+		set_why(o, reason);
+	}
 }
 
 static int open_kernel(int flags, const struct uf_open_opts *o)
@@ -52,20 +73,23 @@ static int open_kernel(int flags, const struct uf_open_opts *o)
 	int fd = uf__kernel_open(flags, o ? o->no_fallback : 0, &via, &used);
 	if (fd < 0)
 		return fd;
-	int err = uf__fd_set(fd, &uf__kernel_engine, via, used);
-	if (err) {
-		close(fd);
-		return err;
-	}
+	/* An untracked kernel descriptor still works (unknown descriptors go
+	 * to the kernel); only uf_fd_info() would not know it. */
+	(void)uf__fd_set(fd, &uf__kernel_engine, via, used);
 	return fd;
 }
 
 UF_EXPORT int uf_open(int flags, const struct uf_open_opts *opts)
 {
-	if (opts && opts->sz < offsetof(struct uf_open_opts, why))
+	/* Version 0.1 has one layout: anything smaller is not ours. */
+	if (opts && opts->sz < sizeof(*opts))
 		return -EINVAL;
+	if (opts && (opts->no_fallback & ~UF_FALLBACK_ALL)) {
+		set_why(opts, "unknown bits in no_fallback");
+		return -EINVAL;
+	}
 	if (flags & ~UF_OPEN_FLAGS) {
-		set_why(opts, "%s", "unknown flags: only O_CLOEXEC, O_NONBLOCK and UFFD_USER_MODE_ONLY");
+		set_why(opts, "unknown flags: only O_CLOEXEC, O_NONBLOCK and UFFD_USER_MODE_ONLY");
 		return -EINVAL;
 	}
 	int engine = opts ? opts->engine : UF_ENGINE_AUTO;
@@ -77,17 +101,14 @@ UF_EXPORT int uf_open(int flags, const struct uf_open_opts *opts)
 		fd = open_kernel(flags, opts);
 		break;
 	case UF_ENGINE_USER:
-		set_why(opts, "%s", "the user engine is not part of this build yet");
+		set_why(opts, "the user engine is not part of this build yet");
 		return -ENOSYS;
 	default:
-		set_why(opts, "%s", "unknown engine");
+		set_why(opts, "unknown engine");
 		return -EINVAL;
 	}
-	if (fd < 0 && opts && opts->why && opts->why_len && fd != -EINVAL) {
-		char reason[256];
-		uf__kernel_why(reason, sizeof(reason));
-		set_why(opts, "%s", reason);
-	}
+	if (fd < 0)
+		explain_failure(opts, fd);
 	return fd;
 }
 
@@ -127,9 +148,21 @@ static int is_kernel_uffd(int fd)
 	return strcmp(target, "anon_inode:[userfaultfd]") == 0;
 }
 
-UF_EXPORT int uf_engine(int fd)
+/* A kernel entry goes stale if the program closed the descriptor with
+ * close(2) and the number was reused: check before answering. */
+static const struct uf__engine *checked_engine(int fd)
 {
 	const struct uf__engine *e = uf__fd_engine(fd);
+	if (e == &uf__kernel_engine && is_kernel_uffd(fd) != 1 && access("/proc/self/fd", F_OK) == 0) {
+		uf__fd_clear(fd);
+		return NULL;
+	}
+	return e;
+}
+
+UF_EXPORT int uf_engine(int fd)
+{
+	const struct uf__engine *e = checked_engine(fd);
 	if (e)
 		return e->kind;
 	int k = is_kernel_uffd(fd);
@@ -143,7 +176,7 @@ UF_EXPORT int uf_fd_info(int fd, struct uf_fd_info *info)
 	struct uf__fdent ent;
 	if (!info || info->sz < sizeof(*info))
 		return -EINVAL;
-	if (uf__fd_get(fd, &ent) < 0)
+	if (!checked_engine(fd) || uf__fd_get(fd, &ent) < 0)
 		return -EBADF;
 	info->engine = ent.engine->kind;
 	info->via = ent.via;

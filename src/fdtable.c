@@ -52,7 +52,7 @@ int uf__fd_set(int fd, const struct uf__engine *engine, int via, int flags)
 		atomic_store_explicit(&s->engine, engine, memory_order_release);
 	}
 	pthread_mutex_unlock(&lock);
-	return s ? 0 : (fd < 0 ? -EBADF : -ENOMEM);
+	return s ? 0 : (fd < 0 ? -EBADF : -EMFILE);
 }
 
 void uf__fd_clear(int fd)
