@@ -133,8 +133,11 @@ static void *serve(void *arg)
 			}
 			continue;
 		}
+		/* The kernel never reports POLLHUP to a poll in progress (the
+		 * poll holds the file open); a descriptor whose serving side
+		 * went away (a socket) does: end, and the others with us. */
 		if (p[0].revents & POLLHUP) {
-			signal_stop(h);		/* released: the others end too */
+			signal_stop(h);
 			break;
 		}
 		if (p[0].revents & (POLLERR | POLLNVAL)) {

@@ -59,6 +59,8 @@ unsigned feature_bits(void);
 
 /* ioctl number n (_UFFDIO_*) without the prefix, or NULL if unknown. */
 const char *ioctl_name(unsigned nr);
+/* ioctl_name(), or "bitN" (written into other) for a bit without a name. */
+const char *ioctl_bit_name(unsigned nr, char other[16]);
 
 /* Names of the set bits of an ioctls mask, space separated, into buf. */
 void ioctl_mask_names(uint64_t mask, char *buf, size_t len);

@@ -85,21 +85,24 @@ static void append(char *buf, size_t len, const char *sep, const char *word)
 		snprintf(buf + used, len - used, "%s%s", used ? sep : "", word);
 }
 
+const char *ioctl_bit_name(unsigned nr, char other[16])
+{
+	const char *n = ioctl_name(nr);
+	if (n)
+		return n;
+	snprintf(other, 16, "bit%u", nr);
+	return other;
+}
+
 void ioctl_mask_names(uint64_t mask, char *buf, size_t len)
 {
 	if (!len)
 		return;
 	buf[0] = '\0';
 	for (unsigned nr = 0; nr < 64; nr++) {
-		if (!(mask & ((uint64_t)1 << nr)))
-			continue;
-		const char *n = ioctl_name(nr);
 		char other[16];
-		if (!n) {
-			snprintf(other, sizeof(other), "bit%u", nr);
-			n = other;
-		}
-		append(buf, len, " ", n);
+		if (mask & ((uint64_t)1 << nr))
+			append(buf, len, " ", ioctl_bit_name(nr, other));
 	}
 	if (!buf[0])
 		snprintf(buf, len, "-");

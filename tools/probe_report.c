@@ -299,15 +299,9 @@ static void json_ioctls(struct json *j, const char *key, uint64_t mask)
 	json_hex(j, "mask", mask);
 	json_begin_array(j, "names");
 	for (unsigned nr = 0; nr < 64; nr++) {
-		if (!(mask & ((uint64_t)1 << nr)))
-			continue;
-		const char *n = ioctl_name(nr);
 		char other[16];
-		if (!n) {
-			snprintf(other, sizeof(other), "bit%u", nr);
-			n = other;
-		}
-		json_string(j, NULL, n);
+		if (mask & ((uint64_t)1 << nr))
+			json_string(j, NULL, ioctl_bit_name(nr, other));
 	}
 	json_end_array(j);
 	json_end_object(j);
