@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 	/* WP_ASYNC implies WP_UNPOPULATED: pages never touched are
 	 * protected too, and their first write shows as well. */
 	int fd = open_context(engine, UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC,
-			      "UFFD_FEATURE_WP_ASYNC (Linux 6.7)");
+			      "UFFD_FEATURE_WP_ASYNC");
 	/* pagemap shows the kernel's page tables: it cannot see protection
 	 * that another engine keeps. */
 	if (uf_engine(fd) != UF_ENGINE_KERNEL)
@@ -159,8 +159,8 @@ int main(int argc, char **argv)
 	unsigned char *wrote = calloc(PAGES, 1), *found = calloc(PAGES, 1);
 	if (mem == MAP_FAILED || snap == MAP_FAILED || !wrote || !found)
 		finish(1, "out of memory");
-	/* Huge pages would make the answers 2 MiB coarse on the way in
-	 * (a write to a huge page splits it, but needlessly). */
+	/* Small pages only: a first write into a protected huge page makes
+	 * the kernel split it, which costs time and gains nothing here. */
 	madvise(mem, len, MADV_NOHUGEPAGE);
 	for (size_t i = 0; i < len; i++)
 		mem[i] = (char)(i / page);

@@ -90,7 +90,8 @@ static int parse_engine(int argc, char **argv)
 	return engine;
 }
 
-/* A context on `engine`, UFFDIO_API done; or the SKIP verdict saying why not. */
+/* A context on `engine`, UFFDIO_API done; or the SKIP verdict saying why not.
+ * (MISSING faults on anonymous memory need no feature bit.) */
 static int open_context(int engine, __u64 features)
 {
 	char why[256] = "";
@@ -103,7 +104,7 @@ static int open_context(int engine, __u64 features)
 		finish(77, "%s engine: %s", uf_engine_name(engine), why[0] ? why : strerror(-fd));
 	int r = uf_api(fd, features, NULL, NULL);
 	if (r < 0)
-		finish(r == -EINVAL ? 77 : 1, "UFFDIO_API: %s", strerror(-r));
+		finish(1, "UFFDIO_API: %s", strerror(-r));
 	printf("engine: %s%s\n", uf_engine_name(uf_engine(fd)), engine == UF_ENGINE_AUTO ? " (auto)" : "");
 	return fd;
 }
