@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "internal.h"
+#include "user/user.h"
 
 #define UF_OPEN_FLAGS (O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY)
 
@@ -79,6 +80,22 @@ static int open_kernel(int flags, const struct uf_open_opts *o)
 	return fd;
 }
 
+static int open_user(int flags, const struct uf_open_opts *o)
+{
+	char why[256] = "";
+	int fd = uf__user_open(flags, why, sizeof(why));
+	if (fd < 0) {
+		set_why(o, why);
+		return fd;
+	}
+	if (uf__fd_set(fd, &uf__user_engine, UF_VIA_USER_ENGINE, flags) < 0) {
+		uf__user_engine.close(fd);
+		set_why(o, "descriptor number beyond the library's table");
+		return -EMFILE;
+	}
+	return fd;
+}
+
 UF_EXPORT int uf_open(int flags, const struct uf_open_opts *opts)
 {
 	/* Version 0.1 has one layout: anything smaller is not ours. */
@@ -96,13 +113,18 @@ UF_EXPORT int uf_open(int flags, const struct uf_open_opts *opts)
 	int fd;
 
 	switch (engine) {
-	case UF_ENGINE_AUTO:	/* the user engine is not in this build yet: AUTO is the kernel */
+	case UF_ENGINE_AUTO:
+		/* The kernel's where it works; the user engine where it is
+		 * refused or missing. */
+		fd = open_kernel(flags, opts);
+		if (fd >= 0 || fd == -EINVAL || fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM)
+			break;
+		return open_user(flags, opts);
 	case UF_ENGINE_KERNEL:
 		fd = open_kernel(flags, opts);
 		break;
 	case UF_ENGINE_USER:
-		set_why(opts, "the user engine is not part of this build yet");
-		return -ENOSYS;
+		return open_user(flags, opts);
 	default:
 		set_why(opts, "unknown engine");
 		return -EINVAL;
@@ -116,20 +138,33 @@ UF_EXPORT int uf_ioctl(int fd, unsigned long request, void *arg)
 {
 	const struct uf__engine *e = uf__fd_engine(fd);
 	/* The kernel's path is the hot one: no indirect call on it. */
-	if (!e || e == &uf__kernel_engine)
+	if (e == &uf__kernel_engine)
 		return ioctl(fd, request, arg) < 0 ? uf__neg_errno() : 0;
-	return e->ioctl(fd, request, arg);
+	if (e)
+		return e->ioctl(fd, request, arg);
+	/* Not from uf_open(): the kernel's, or a copy of a user-engine
+	 * descriptor (a socket: ENOTTY from the kernel). */
+	if (ioctl(fd, request, arg) == 0)
+		return 0;
+	int err = uf__neg_errno();
+	if (err == -ENOTTY && uu_is_user_fd(fd))
+		return uf__user_engine.ioctl(fd, request, arg);
+	return err;
 }
 
 UF_EXPORT ssize_t uf_read(int fd, struct uffd_msg *msgs, size_t n)
 {
 	const struct uf__engine *e = uf__fd_engine(fd);
+	if (!e && uu_is_user_fd(fd))
+		e = &uf__user_engine;
 	return (e ? e : &uf__kernel_engine)->read(fd, msgs, n);
 }
 
 UF_EXPORT int uf_close(int fd)
 {
 	const struct uf__engine *e = uf__fd_engine(fd);
+	if (!e && uu_is_user_fd(fd))
+		e = &uf__user_engine;
 	uf__fd_clear(fd);
 	return (e ? e : &uf__kernel_engine)->close(fd);
 }
@@ -168,6 +203,8 @@ UF_EXPORT int uf_engine(int fd)
 	int k = is_kernel_uffd(fd);
 	if (k < 0)
 		return k;
+	if (!k && uu_is_user_fd(fd))
+		return UF_ENGINE_USER;
 	return k ? UF_ENGINE_KERNEL : -EINVAL;
 }
 

@@ -324,6 +324,20 @@ static __u64 engine_features(int engine, char *why, size_t len)
 	return f;
 }
 
+/* Memory an engine does not serve, by the feature bits that say so (the
+ * kernel always sets them; the user engine sets what it implements). */
+static const char *mem_gap(const struct t_env *env)
+{
+	if (env->mem < 0)
+		return NULL;
+	if (t_mem_is_hugetlb(env->mem) && !(env->features & UFFD_FEATURE_MISSING_HUGETLBFS))
+		return "the engine does not serve hugetlb (no UFFD_FEATURE_MISSING_HUGETLBFS)";
+	if (!t_mem_is_anon(env->mem) && !t_mem_is_hugetlb(env->mem) &&
+	    !(env->features & UFFD_FEATURE_MISSING_SHMEM))
+		return "the engine does not serve shmem (no UFFD_FEATURE_MISSING_SHMEM)";
+	return NULL;
+}
+
 struct tally { int pass, fail, skip; };
 
 static void run_one(const struct t_case *c, struct t_env *env, unsigned timeout, struct tally *t)
@@ -463,6 +477,13 @@ int t_main(int argc, char **argv, const struct t_case *cases)
 					printf("skip  %s [%s%s%s]: %s engine unavailable: %s\n", c->name,
 					       uf_engine_name(env.engine), m >= 0 ? "/" : "",
 					       m >= 0 ? t_mem_name(m) : "", uf_engine_name(env.engine), why);
+					continue;
+				}
+				const char *gap = mem_gap(&env);
+				if (gap) {
+					t.skip++;
+					printf("skip  %s [%s/%s]: %s\n", c->name, uf_engine_name(env.engine),
+					       t_mem_name(m), gap);
 					continue;
 				}
 				run_one(c, &env, timeout, &t);

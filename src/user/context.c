@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * context.c - a user-engine context: its descriptor, UFFDIO_API, read, close
+ * and release.
+ *
+ * The descriptor is one end of a SOCK_SEQPACKET socket pair; the engine
+ * keeps the other.  That makes it a real descriptor: poll/epoll/select see
+ * the doorbell (queue.c), it can be dup'd and passed with SCM_RIGHTS, and
+ * when the application's last copy closes, the engine's end reports POLLHUP,
+ * which is the kernel's "release".  Contexts are found by the socket's
+ * identity (device and inode), so every copy of the descriptor finds it.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <linux/capability.h>
+#include "user.h"
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uu_ctx *registry;
+static atomic_int ncontexts;
+
+/* The reaper thread watches every engine end for POLLHUP. */
+static pthread_t reaper;
+static int reaper_running;
+static int reaper_kick = -1;		/* eventfd: the set of contexts changed */
+
+static void release(struct uu_ctx *c);
+
+/* ------------------------------------------------------------------------ */
+/* Registry                                                                 */
+
+static int identity(int fd, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EINVAL;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+struct uu_ctx *uu_ctx_get(int fd)
+{
+	dev_t dev;
+	ino_t ino;
+	if (atomic_load(&ncontexts) == 0 || identity(fd, &dev, &ino) < 0)
+		return NULL;
+	pthread_mutex_lock(&registry_lock);
+	struct uu_ctx *c = registry;
+	while (c && !(c->ino == ino && c->dev == dev))
+		c = c->next;
+	if (c)
+		atomic_fetch_add(&c->refs, 1);
+	pthread_mutex_unlock(&registry_lock);
+	return c;
+}
+
+void uu_ctx_put(struct uu_ctx *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) == 1) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+	}
+}
+
+int uu_is_user_fd(int fd)
+{
+	struct uu_ctx *c = uu_ctx_get(fd);
+	if (c)
+		uu_ctx_put(c);
+	return c != NULL;
+}
+
+static void registry_remove(struct uu_ctx *c)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (struct uu_ctx **p = &registry; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			atomic_fetch_sub(&ncontexts, 1);
+			break;
+		}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Release                                                                  */
+
+static void release(struct uu_ctx *c)
+{
+	if (atomic_exchange(&c->released, 1))
+		return;
+	/* Unregister first: once the new table is published and the readers
+	 * drained, no faulting thread can still be queueing on c, so the wake
+	 * below reaches every waiter. */
+	pthread_mutex_lock(&c->lock);
+	uu_unregister_all(c);
+	pthread_mutex_unlock(&c->lock);
+	uu_wake(c, -1, 0, UINTPTR_MAX, FK_MISSING | FK_WP | FK_MINOR);
+	registry_remove(c);
+	close(c->efd);
+	uu_ctx_put(c);		/* the registry's reference */
+}
+
+static void *reaper_main(void *arg)
+{
+	(void)arg;
+	struct pollfd *pfd = NULL;
+	struct uu_ctx **ctx = NULL;
+	size_t cap = 0;
+	for (;;) {
+		pthread_mutex_lock(&registry_lock);
+		size_t n = 1;
+		for (struct uu_ctx *c = registry; c; c = c->next)
+			n++;
+		if (n > cap) {
+			cap = n * 2;
+			pfd = realloc(pfd, cap * sizeof(*pfd));
+			ctx = realloc(ctx, cap * sizeof(*ctx));
+			if (!pfd || !ctx)
+				abort();	/* a few bytes: nothing sensible to do */
+		}
+		pfd[0] = (struct pollfd){ .fd = reaper_kick, .events = POLLIN };
+		n = 1;
+		for (struct uu_ctx *c = registry; c; c = c->next) {
+			atomic_fetch_add(&c->refs, 1);
+			ctx[n] = c;
+			pfd[n++] = (struct pollfd){ .fd = c->efd, .events = 0 };
+		}
+		pthread_mutex_unlock(&registry_lock);
+
+		int r = poll(pfd, n, -1);
+		if (r > 0 && (pfd[0].revents & POLLIN)) {
+			uint64_t v;
+			(void)!read(reaper_kick, &v, sizeof(v));
+		}
+		for (size_t i = 1; i < n; i++) {
+			if (r > 0 && (pfd[i].revents & (POLLHUP | POLLERR)))
+				release(ctx[i]);
+			uu_ctx_put(ctx[i]);
+		}
+	}
+	return NULL;
+}
+
+static void kick_reaper(void)
+{
+	uint64_t one = 1;
+	if (reaper_kick >= 0)
+		(void)!write(reaper_kick, &one, sizeof(one));
+}
+
+/* A forked child has no reaper thread: start a new one when needed. */
+static void after_fork_child(void)
+{
+	reaper_running = 0;
+	pthread_mutex_init(&registry_lock, NULL);
+}
+
+static int start_reaper(void)
+{
+	if (reaper_running)
+		return 0;
+	static int atfork_done;
+	if (!atfork_done) {
+		pthread_atfork(NULL, NULL, after_fork_child);
+		atfork_done = 1;
+	}
+	if (reaper_kick < 0) {
+		reaper_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (reaper_kick < 0)
+			return -errno;
+	}
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);	/* the thread inherits it */
+	int r = pthread_create(&reaper, NULL, reaper_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return -r;
+	pthread_detach(reaper);
+	reaper_running = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open                                                                     */
+
+int uf__user_open(int flags, char *why, size_t why_len)
+{
+	int sv[2];
+	int type = SOCK_SEQPACKET | SOCK_CLOEXEC;
+	if (socketpair(AF_UNIX, type, 0, sv) < 0) {
+		int e = errno;
+		if (why && why_len)
+			snprintf(why, why_len, "socketpair: %s", strerror(e));
+		return -e;
+	}
+	int app = sv[0], eng = sv[1];
+	if (!(flags & O_CLOEXEC))
+		fcntl(app, F_SETFD, 0);
+	if (flags & O_NONBLOCK)
+		fcntl(app, F_SETFL, O_NONBLOCK);
+
+	struct uu_ctx *c = calloc(1, sizeof(*c));
+	int r = c ? identity(app, &c->dev, &c->ino) : -ENOMEM;
+	if (r == 0)
+		r = uu_trap_install();
+	if (r < 0) {
+		if (why && why_len)
+			snprintf(why, why_len, "user engine: %s", strerror(-r));
+		free(c);
+		close(app);
+		close(eng);
+		return r;
+	}
+	atomic_init(&c->refs, 1);
+	c->efd = eng;
+	c->open_flags = flags;
+	atomic_flag_clear(&c->bell_lock);
+	pthread_mutex_init(&c->lock, NULL);
+
+	pthread_mutex_lock(&registry_lock);
+	r = start_reaper();
+	if (r == 0) {
+		c->next = registry;
+		registry = c;
+		atomic_fetch_add(&ncontexts, 1);
+	}
+	pthread_mutex_unlock(&registry_lock);
+	if (r < 0) {
+		if (why && why_len)
+			snprintf(why, why_len, "user engine: cannot start its thread: %s", strerror(-r));
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		close(app);
+		close(eng);
+		return r;
+	}
+	kick_reaper();
+	return app;
+}
+
+/* ------------------------------------------------------------------------ */
+/* UFFDIO_API                                                               */
+
+static int has_cap_sys_ptrace(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	return (d[CAP_SYS_PTRACE / 32].effective >> (CAP_SYS_PTRACE % 32)) & 1;
+}
+
+int uu_copy_in(void *dst, const void *src, size_t len)
+{
+	struct iovec l = { dst, len }, r = { (void *)src, len };
+	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int uu_copy_out(void *dst, const void *src, size_t len)
+{
+	struct iovec l = { (void *)src, len }, r = { dst, len };
+	return process_vm_writev(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+static int api(struct uu_ctx *c, struct uffdio_api *user)
+{
+	struct uffdio_api a;
+	if (uu_copy_in(&a, user, sizeof(a)) < 0)
+		return -EFAULT;
+	__u64 want = a.features;
+	int err;
+	if (a.api != UFFD_API) {
+		err = -EINVAL;
+		goto fail;
+	}
+	if ((want & UFFD_FEATURE_EVENT_FORK) && !has_cap_sys_ptrace()) {
+		err = -EPERM;
+		goto fail;
+	}
+	if (want & UFFD_FEATURE_WP_ASYNC)
+		want |= UFFD_FEATURE_WP_UNPOPULATED;
+	if (want & ~(__u64)UU_FEATURES) {
+		err = -EINVAL;
+		goto fail;
+	}
+	a.features = UU_FEATURES;
+	a.ioctls = UFFD_API_IOCTLS;
+	if (uu_copy_out(user, &a, sizeof(a)) < 0)
+		return -EFAULT;
+	int exp = 0;
+	if (!atomic_compare_exchange_strong(&c->api, &exp, 1)) {
+		err = -EINVAL;
+		goto fail;
+	}
+	c->features = want;
+	atomic_store(&c->api, 2);
+	return 0;
+fail:
+	memset(&a, 0, sizeof(a));
+	if (uu_copy_out(user, &a, sizeof(a)) < 0)
+		return -EFAULT;
+	return err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The engine's entry points                                                */
+
+/* The request's argument, copied in; EFAULT for a bad pointer. */
+#define ARG(type, name)							\
+	type name;							\
+	if (uu_copy_in(&name, arg, sizeof(name)) < 0) {			\
+		r = -EFAULT;						\
+		break;							\
+	}
+
+static int dispatch(struct uu_ctx *c, int fd, unsigned long request, void *arg)
+{
+	int r;
+	if (request != UFFDIO_API && atomic_load(&c->api) != 2)
+		return -EINVAL;
+	switch (request) {
+	case UFFDIO_API:
+		return api(c, arg);
+	case UFFDIO_REGISTER: {
+		ARG(struct uffdio_register, a);
+		r = uu_register(c, &a);
+		if (r == 0 && uu_copy_out(&((struct uffdio_register *)arg)->ioctls, &a.ioctls,
+				       sizeof(a.ioctls)) < 0)
+			r = -EFAULT;
+		break;
+	}
+	case UFFDIO_UNREGISTER: {
+		ARG(struct uffdio_range, a);
+		r = uu_unregister(c, fd, &a);
+		break;
+	}
+	case UFFDIO_WAKE: {
+		ARG(struct uffdio_range, a);
+		r = uu_wake_ioctl(c, fd, &a);
+		break;
+	}
+	case UFFDIO_WRITEPROTECT: {
+		ARG(struct uffdio_writeprotect, a);
+		r = uu_writeprotect(c, fd, &a);
+		break;
+	}
+	/* The fills write their result field themselves (it may be written
+	 * even when the rest of the argument is bad). */
+	case UFFDIO_COPY:
+		r = uu_copy(c, fd, arg);
+		break;
+	case UFFDIO_ZEROPAGE:
+		r = uu_zeropage(c, fd, arg);
+		break;
+	case UFFDIO_CONTINUE:
+		r = uu_continue(c, fd, arg);
+		break;
+	case UFFDIO_POISON:
+		r = uu_poison(c, fd, arg);
+		break;
+	case UFFDIO_MOVE:
+		r = uu_move(c, fd, arg);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	return r;
+}
+
+static int user_ioctl(int fd, unsigned long request, void *arg)
+{
+	struct uu_ctx *c = uu_ctx_get(fd);
+	if (!c)
+		/* Not (or no longer) ours: the number may have been reused. */
+		return ioctl(fd, request, arg) < 0 ? uf__neg_errno() : 0;
+	int r = dispatch(c, fd, request, arg);
+	if (atomic_load(&c->bell_stale))
+		uu_bell_sync_app(c, fd);
+	uu_ctx_put(c);
+	return r;
+}
+
+static void put_on_cancel(void *c)
+{
+	uu_ctx_put(c);
+}
+
+/* Blocking read: sleep on the doorbell.  A signal restarts the wait;
+ * poll() is a cancellation point, so this read is one too. */
+static void wait_bell(struct uu_ctx *c, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	pthread_cleanup_push(put_on_cancel, c);
+	(void)poll(&p, 1, -1);
+	pthread_cleanup_pop(0);
+}
+
+static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
+{
+	struct uu_ctx *c = uu_ctx_get(fd);
+	if (!c)
+		return -EBADF;
+	ssize_t r;
+	if (n == 0 || atomic_load(&c->api) != 2) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (n > 4096)
+		n = 4096;
+	for (;;) {
+		size_t k = uu_take_faults(c, msgs, n);
+		if (k || atomic_load(&c->bell_stale))
+			uu_bell_sync_app(c, fd);
+		if (k) {
+			r = (ssize_t)k;
+			break;
+		}
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0) {
+			r = -errno;
+			break;
+		}
+		if (fl & O_NONBLOCK) {
+			r = -EAGAIN;
+			break;
+		}
+		wait_bell(c, fd);
+	}
+out:
+	uu_ctx_put(c);
+	return r;
+}
+
+static int user_close(int fd)
+{
+	struct uu_ctx *c = uu_ctx_get(fd);
+	int r = close(fd) < 0 ? uf__neg_errno() : 0;
+	if (c) {
+		/* If that was the last copy, release now rather than when the
+		 * reaper notices, as the kernel does at the last close. */
+		struct pollfd p = { .fd = c->efd, .events = 0 };
+		if (!atomic_load(&c->released) && poll(&p, 1, 0) > 0 && (p.revents & POLLHUP))
+			release(c);
+		uu_ctx_put(c);
+	}
+	return r;
+}
+
+const struct uf__engine uf__user_engine = {
+	.kind = UF_ENGINE_USER,
+	.ioctl = user_ioctl,
+	.read = user_read,
+	.close = user_close,
+};

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fill.c - resolving faults: COPY, ZEROPAGE, CONTINUE, POISON, MOVE, WAKE and
+ * WRITEPROTECT on the user engine, with the kernel's checks, errors and
+ * result fields (shared/reference/UAPI.md, docs/KERNEL_FACTS.md).
+ *
+ * Every fill is atomic for other threads: the content is written through
+ * the engine's alias view while the page is still hidden in the program's
+ * view, and only then shown, in one system call.  A page's busy bit keeps
+ * two operations on one page apart.
+ */
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "user.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define ALL_KINDS (FK_MISSING | FK_WP | FK_MINOR)
+
+enum op { OP_COPY, OP_ZEROPAGE, OP_CONTINUE, OP_POISON };
+
+/* The kernel's validate_unaligned_range() for a source. */
+static int validate_src(__u64 start, __u64 len)
+{
+	/* Same limits as a destination, without the start's alignment. */
+	return uu_validate_range(start & ~(__u64)4095, len);
+}
+
+/* The destination [dst, dst + len): one registered segment run (same map,
+ * owner and mode), as the kernel wants one registered VMA.  -ENOENT if not. */
+static int find_dst(uintptr_t dst, size_t len, struct uu_seg *out)
+{
+	unsigned tok = uu_enter();
+	int r = -ENOENT;
+	const struct uu_seg *s = uu_lookup(dst);
+	if (s && s->ctx) {
+		*out = *s;
+		uintptr_t end = dst + len;
+		r = 0;
+		while (out->end < end) {
+			const struct uu_seg *n = uu_lookup(out->end);
+			if (!n || n->map != s->map || n->ctx != s->ctx || n->mode != s->mode) {
+				r = -ENOENT;
+				break;
+			}
+			out->end = n->end;
+		}
+	}
+	uu_leave(tok);
+	return r;
+}
+
+static int src_is_ours(uintptr_t src)
+{
+	unsigned tok = uu_enter();
+	int ours = uu_lookup(src) != NULL;
+	uu_leave(tok);
+	return ours;
+}
+
+/* Copy a page from the caller's src: a bad address is EFAULT, as for the
+ * kernel; a source in engine memory is read directly, so a hidden page
+ * there faults and is served like any user access. */
+static int read_src(void *to, uintptr_t src, size_t len)
+{
+	if (src_is_ours(src)) {
+		memcpy(to, (const void *)src, len);
+		return 0;
+	}
+	struct iovec l = { to, len }, r = { (void *)src, len };
+	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* For a private file mapping: bring the original's page (the file's page
+ * cache, as the program saw it) into the engine's copy.  1 if there was one. */
+static int pull_upstream(struct uu_map *m, uintptr_t a)
+{
+	if (!m->upstream)
+		return 0;
+	size_t off = a - m->start;
+	unsigned char v = 0;
+	if (mincore(m->upstream + off, m->page, &v) < 0 || !(v & 1))
+		return 0;
+	memcpy(m->alias + off, m->upstream + off, m->page);
+	return 1;
+}
+
+static void set_wp_bit(struct uu_map *m, uint8_t *st, int on)
+{
+	if (on && !(*st & PS_WP)) {
+		*st |= PS_WP;
+		atomic_fetch_add(&m->wp_count, 1);
+	} else if (!on && (*st & PS_WP)) {
+		*st &= (uint8_t)~PS_WP;
+		atomic_fetch_sub(&m->wp_count, 1);
+	}
+}
+
+/* One page of a fill; the caller holds the page busy (state *st). */
+static int fill_page(struct uu_map *m, uintptr_t a, enum op op, uintptr_t src, int wp, uint8_t *st)
+{
+	size_t off = a - m->start;
+	if (op == OP_POISON) {
+		if (*st & (PS_MAPPED | PS_POISON))
+			return -EEXIST;
+		*st |= PS_POISON;
+		return 0;
+	}
+	if (*st & PS_MAPPED)
+		return -EEXIST;
+	int present = uu_present(m, a);
+	switch (op) {
+	case OP_COPY:
+		if (present && !(*st & PS_POISON))
+			return -EEXIST;
+		if (read_src(m->alias + off, src, m->page) < 0)
+			return -EFAULT;
+		break;
+	case OP_ZEROPAGE:
+		if (present && !(*st & PS_POISON))
+			return -EEXIST;
+		if (present)
+			memset(m->alias + off, 0, m->page);
+		else if (madvise(m->alias + off, m->page, MADV_POPULATE_WRITE) < 0)
+			memset(m->alias + off, 0, m->page);
+		break;
+	case OP_CONTINUE:
+		if (!present && !pull_upstream(m, a))
+			return -EFAULT;
+		break;
+	default:
+		break;
+	}
+	*st = (uint8_t)((*st | PS_MAPPED) & ~PS_POISON);
+	if (wp) {
+		set_wp_bit(m, st, 1);
+		uu_page_setwp(m, a, *st);	/* read-only before it is seen */
+	}
+	uu_page_show(m, a, *st);
+	return 0;
+}
+
+static long long fill(uintptr_t dst, size_t len, enum op op, uintptr_t src, int wp)
+{
+	struct uu_seg seg;
+	int r = find_dst(dst, len, &seg);
+	if (r < 0)
+		return r;
+	struct uu_map *m = seg.map;
+	int kind = m->ops->kind;
+	if (wp && !(seg.mode & UFFDIO_REGISTER_MODE_WP))
+		return -EINVAL;
+	if (op == OP_CONTINUE && kind != UU_SHMEM && kind != UU_SHMEM_PRIVATE)
+		return -EINVAL;
+	long long done = 0;
+	for (uintptr_t a = dst; a < dst + len; a += m->page) {
+		size_t pg = uu_pgidx(m, a);
+		uint8_t st = uu_page_lock(m, pg);
+		r = fill_page(m, a, op, src + (a - dst), wp, &st);
+		uu_page_unlock(m, pg, st);
+		if (r < 0)
+			break;
+		done += (long long)m->page;
+	}
+	return done ? done : r;
+}
+
+/* The tail common to the fills: write the result field, wake, and turn a
+ * short count into EAGAIN. */
+static int finish(struct uu_ctx *c, int fd, __s64 *field, long long res, uintptr_t start,
+		  size_t len, int dontwake)
+{
+	__s64 v = res;
+	if (uu_copy_out(field, &v, sizeof(v)) < 0)
+		return -EFAULT;
+	if (res < 0)
+		return (int)res;
+	if (!dontwake)
+		uu_wake(c, fd, start, (uintptr_t)res, ALL_KINDS);
+	return (size_t)res == len ? 0 : -EAGAIN;
+}
+
+int uu_copy(struct uu_ctx *c, int fd, struct uffdio_copy *user)
+{
+	struct uffdio_copy a;
+	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.copy)) < 0)
+		return -EFAULT;
+	int r = validate_src(a.src, a.len);
+	if (r == 0)
+		r = uu_validate_range(a.dst, a.len);
+	if (r)
+		return r;
+	if (a.mode & ~(__u64)(UFFDIO_COPY_MODE_DONTWAKE | UFFDIO_COPY_MODE_WP))
+		return -EINVAL;
+	long long res = fill(a.dst, a.len, OP_COPY, a.src, (a.mode & UFFDIO_COPY_MODE_WP) != 0);
+	return finish(c, fd, &user->copy, res, a.dst, a.len, a.mode & UFFDIO_COPY_MODE_DONTWAKE);
+}
+
+int uu_zeropage(struct uu_ctx *c, int fd, struct uffdio_zeropage *user)
+{
+	struct uffdio_zeropage a;
+	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.zeropage)) < 0)
+		return -EFAULT;
+	int r = uu_validate_range(a.range.start, a.range.len);
+	if (r)
+		return r;
+	if (a.mode & ~(__u64)UFFDIO_ZEROPAGE_MODE_DONTWAKE)
+		return -EINVAL;
+	long long res = fill(a.range.start, a.range.len, OP_ZEROPAGE, 0, 0);
+	return finish(c, fd, &user->zeropage, res, a.range.start, a.range.len,
+		      a.mode & UFFDIO_ZEROPAGE_MODE_DONTWAKE);
+}
+
+int uu_continue(struct uu_ctx *c, int fd, struct uffdio_continue *user)
+{
+	struct uffdio_continue a;
+	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.mapped)) < 0)
+		return -EFAULT;
+	int r = uu_validate_range(a.range.start, a.range.len);
+	if (r)
+		return r;
+	if (a.mode & ~(__u64)(UFFDIO_CONTINUE_MODE_DONTWAKE | UFFDIO_CONTINUE_MODE_WP))
+		return -EINVAL;
+	long long res = fill(a.range.start, a.range.len, OP_CONTINUE, 0,
+			     (a.mode & UFFDIO_CONTINUE_MODE_WP) != 0);
+	return finish(c, fd, &user->mapped, res, a.range.start, a.range.len,
+		      a.mode & UFFDIO_CONTINUE_MODE_DONTWAKE);
+}
+
+int uu_poison(struct uu_ctx *c, int fd, struct uffdio_poison *user)
+{
+	struct uffdio_poison a;
+	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.updated)) < 0)
+		return -EFAULT;
+	int r = uu_validate_range(a.range.start, a.range.len);
+	if (r)
+		return r;
+	if (a.mode & ~(__u64)UFFDIO_POISON_MODE_DONTWAKE)
+		return -EINVAL;
+	long long res = fill(a.range.start, a.range.len, OP_POISON, 0, 0);
+	return finish(c, fd, &user->updated, res, a.range.start, a.range.len,
+		      a.mode & UFFDIO_POISON_MODE_DONTWAKE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* MOVE                                                                     */
+
+/* Take a page busy without waiting (MOVE holds two pages: no lock order). */
+static int page_trylock(struct uu_map *m, size_t pg, uint8_t *st)
+{
+	uint8_t s = atomic_fetch_or(&m->pst[pg], PS_BUSY);
+	if (s & PS_BUSY)
+		return 0;
+	*st = s;
+	return 1;
+}
+
+/* Move one page; dst is held busy (state *dst_st). */
+static int move_page(struct uu_map *dm, uintptr_t d, const struct uu_seg *ss, uintptr_t s,
+		     int holes, uint8_t *dst_st)
+{
+	if ((*dst_st & PS_MAPPED) || uu_present(dm, d))
+		return -EEXIST;
+	char *to = dm->alias + (d - dm->start);
+	if (!ss) {
+		/* Plain anonymous memory outside the engine. */
+		unsigned char v = 0;
+		if (mincore((void *)s, 4096, &v) < 0)
+			return -ENOMEM;
+		if (!(v & 1))
+			return holes ? 1 : -ENOENT;
+		if (read_src(to, s, dm->page) < 0)
+			return -EFAULT;
+		madvise((void *)s, dm->page, MADV_DONTNEED);
+	} else {
+		struct uu_map *sm = ss->map;
+		size_t spg = uu_pgidx(sm, s);
+		uint8_t sst;
+		while (!page_trylock(sm, spg, &sst))
+			sched_yield();
+		int has = (sst & PS_MAPPED) || uu_present(sm, s);
+		if (!has) {
+			uu_page_unlock(sm, spg, sst);
+			return holes ? 1 : -ENOENT;
+		}
+		/* Hide the source first, so no thread reads it half-moved. */
+		uu_page_hide(sm, s);
+		memcpy(to, sm->alias + (s - sm->start), dm->page);
+		madvise(sm->alias + (s - sm->start), sm->page, MADV_REMOVE);
+		sst &= (uint8_t)~PS_MAPPED;
+		set_wp_bit(sm, &sst, 0);
+		uu_page_setwp(sm, s, sst);
+		uu_page_unlock(sm, spg, sst);
+	}
+	*dst_st |= PS_MAPPED;
+	uu_page_show(dm, d, *dst_st);
+	return 0;
+}
+
+/* Is [s, s + len) plain private anonymous memory, or one engine segment run
+ * of anonymous kind?  *seg is set for the latter. */
+static int move_src(uintptr_t s, size_t len, struct uu_seg *seg, int *ours)
+{
+	unsigned tok = uu_enter();
+	const struct uu_seg *x = uu_lookup(s);
+	int r = 0;
+	*ours = x != NULL;
+	if (x) {
+		*seg = *x;
+		if (x->map->ops->kind != UU_ANON || s + len > x->map->end)
+			r = -EINVAL;
+	}
+	uu_leave(tok);
+	if (!*ours) {
+		/* Outside the engine: the kernel checks it is anonymous. */
+		unsigned char v;
+		for (uintptr_t a = s; a < s + len; a += 4096)
+			if (mincore((void *)a, 4096, &v) < 0)
+				return -ENOENT;
+	}
+	return r;
+}
+
+int uu_move(struct uu_ctx *c, int fd, struct uffdio_move *user)
+{
+	struct uffdio_move a;
+	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.move)) < 0)
+		return -EFAULT;
+	int r = uu_validate_range(a.dst, a.len);
+	if (r == 0)
+		r = uu_validate_range(a.src, a.len);
+	if (r)
+		return r;
+	if (a.mode & ~(__u64)(UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES | UFFDIO_MOVE_MODE_DONTWAKE))
+		return -EINVAL;
+	long long res;
+	struct uu_seg dseg, sseg;
+	int ours = 0;
+	if (a.src < a.dst + a.len && a.dst < a.src + a.len)
+		res = -EINVAL;
+	else if ((res = find_dst(a.dst, a.len, &dseg)) < 0)
+		;
+	else if (dseg.ctx != c || dseg.map->ops->kind != UU_ANON)
+		res = -EINVAL;
+	else if ((res = move_src(a.src, a.len, &sseg, &ours)) < 0)
+		;
+	else {
+		struct uu_map *m = dseg.map;
+		int holes = (a.mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) != 0;
+		res = 0;
+		for (uintptr_t d = a.dst; d < a.dst + a.len; d += m->page) {
+			size_t pg = uu_pgidx(m, d);
+			uint8_t st = uu_page_lock(m, pg);
+			r = move_page(m, d, ours ? &sseg : NULL, a.src + (d - a.dst), holes, &st);
+			uu_page_unlock(m, pg, st);
+			if (r < 0)
+				break;
+			res += (long long)m->page;
+		}
+		if (!res)
+			res = r;
+	}
+	return finish(c, fd, &user->move, res, a.dst, a.len, a.mode & UFFDIO_MOVE_MODE_DONTWAKE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* WAKE and WRITEPROTECT                                                    */
+
+int uu_wake_ioctl(struct uu_ctx *c, int fd, struct uffdio_range *a)
+{
+	int r = uu_validate_range(a->start, a->len);
+	if (r)
+		return r;
+	uu_wake(c, fd, a->start, a->len, ALL_KINDS);
+	return 0;
+}
+
+int uu_writeprotect(struct uu_ctx *c, int fd, struct uffdio_writeprotect *a)
+{
+	int r = uu_validate_range(a->range.start, a->range.len);
+	if (r)
+		return r;
+	if (a->mode & ~(__u64)(UFFDIO_WRITEPROTECT_MODE_DONTWAKE | UFFDIO_WRITEPROTECT_MODE_WP))
+		return -EINVAL;
+	int on = (a->mode & UFFDIO_WRITEPROTECT_MODE_WP) != 0;
+	int dontwake = (a->mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE) != 0;
+	if (on && dontwake)
+		return -EINVAL;
+	uintptr_t pos = a->range.start, end = a->range.start + a->range.len;
+	while (pos < end) {
+		struct uu_seg seg;
+		unsigned tok = uu_enter();
+		const struct uu_seg *s = uu_lookup(pos);
+		if (s)
+			seg = *s;
+		uu_leave(tok);
+		/* Anything not registered for WP ends it, after what was done. */
+		if (!s || !seg.ctx || !(seg.mode & UFFDIO_REGISTER_MODE_WP))
+			return -ENOENT;
+		struct uu_map *m = seg.map;
+		uintptr_t to = seg.end < end ? seg.end : end;
+		/* Without WP_UNPOPULATED, anonymous pages not yet there cannot
+		 * carry the mark; shmem always can. */
+		int unpopulated = m->ops->kind != UU_ANON ||
+				  (seg.ctx->features & UFFD_FEATURE_WP_UNPOPULATED);
+		for (uintptr_t p = pos; p < to; p += m->page) {
+			size_t pg = uu_pgidx(m, p);
+			uint8_t st = uu_page_lock(m, pg);
+			if (!on || (st & PS_MAPPED) || unpopulated) {
+				uint8_t before = st;
+				set_wp_bit(m, &st, on);
+				if (st != before)
+					uu_page_setwp(m, p, st);
+			}
+			uu_page_unlock(m, pg, st);
+		}
+		pos = to;
+	}
+	if (!on && !dontwake)
+		uu_wake(c, fd, a->range.start, a->range.len, ALL_KINDS);
+	return 0;
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * queue.c - faulting threads waiting for their page, and waking them.
+ *
+ * Every waiting fault owns a slot of one process-wide array.  A slot's
+ * state word carries a generation in its high bits, so a compare-and-swap
+ * made on an old view of a slot fails once the slot is reused.  The word is
+ * also the futex the faulting thread sleeps on.
+ *
+ *   FREE ─claim─▶ CLAIMED ─publish─▶ PENDING ─read─▶ READ ─wake─▶ WOKEN ─▶ FREE
+ *                                       └────────────wake───────────┘
+ *
+ * A fault woken while PENDING disappears from the queue, as in the kernel.
+ *
+ * No lost wake-up: a waker first changes the page (fill, uncover, clear
+ * protection) and then scans the slots; a faulting thread first publishes
+ * its slot and then looks at the page again.  Both orders are sequentially
+ * consistent, so either the waker sees the slot or the faulting thread sees
+ * the changed page and withdraws (it never sleeps on a resolved page).
+ *
+ * The doorbell: while a context has something to read, one datagram waits
+ * in the application's end of its socket, so poll/epoll/select on the
+ * descriptor report POLLIN exactly then.  Only a holder of an application
+ * descriptor can take the datagram back; a faulting thread that withdraws
+ * its fault marks the bell stale instead and the next read or ioctl fixes it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "user.h"
+
+#define UU_SLOTS	4096
+#define STATE_MASK	0xffu
+#define GEN_ONE		0x100u
+
+struct slot {
+	atomic_uint word;		/* generation << 8 | enum uu_slot_state */
+	_Atomic(struct uu_ctx *) ctx;
+	atomic_uintptr_t page;
+	atomic_int kind;
+	atomic_ullong seq;
+	struct uffd_msg msg;		/* written while CLAIMED, read while PENDING */
+};
+
+static struct slot slots[UU_SLOTS];
+static atomic_uint slots_hw;		/* every slot in use is below this */
+
+static inline unsigned st(unsigned w) { return w & STATE_MASK; }
+
+static void futex_wait(atomic_uint *w, unsigned val)
+{
+	syscall(SYS_futex, (unsigned *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake_all(atomic_uint *w)
+{
+	syscall(SYS_futex, (unsigned *)w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Signal-safe: a free slot, marked CLAIMED. */
+static struct slot *claim(void)
+{
+	for (;;) {
+		for (unsigned i = 0; i < UU_SLOTS; i++) {
+			unsigned w = atomic_load(&slots[i].word);
+			if (st(w) != SLOT_FREE)
+				continue;
+			unsigned nw = (w & ~STATE_MASK) + GEN_ONE + SLOT_CLAIMED;
+			if (!atomic_compare_exchange_strong(&slots[i].word, &w, nw))
+				continue;
+			unsigned hw = atomic_load(&slots_hw);
+			while (hw < i + 1 && !atomic_compare_exchange_weak(&slots_hw, &hw, i + 1))
+				;
+			return &slots[i];
+		}
+		sched_yield();	/* 4096 threads waiting at once: wait for one to finish */
+	}
+}
+
+static void set_state(struct slot *s, unsigned w, unsigned state)
+{
+	atomic_store(&s->word, (w & ~STATE_MASK) | state);
+}
+
+/* Signal-safe (the doorbell lock is only ever held with signals blocked). */
+static void bell_sync_locked(struct uu_ctx *c, int fd)
+{
+	int want = atomic_load(&c->npending) > 0;
+	if (want && !c->bell) {
+		char b = 0;
+		/* EPIPE/ECONNRESET after release: nobody can read anyway. */
+		if (send(c->efd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+			c->bell = 1;
+	} else if (!want && c->bell) {
+		if (fd < 0) {
+			atomic_store(&c->bell_stale, 1);
+			return;
+		}
+		char b;
+		(void)!recv(fd, &b, 1, MSG_DONTWAIT);
+		c->bell = 0;
+		atomic_store(&c->bell_stale, 0);
+	}
+}
+
+void uu_bell_sync(struct uu_ctx *c, int fd)
+{
+	while (atomic_flag_test_and_set(&c->bell_lock))
+		cpu_relax();
+	bell_sync_locked(c, fd);
+	atomic_flag_clear(&c->bell_lock);
+}
+
+/* Normal-context variant: no signal handler may run on this thread while it
+ * holds the doorbell lock. */
+void uu_bell_sync_app(struct uu_ctx *c, int fd)
+{
+	sigset_t old;
+	uu_signals_block(&old);
+	uu_bell_sync(c, fd);
+	uu_signals_restore(&old);
+}
+
+/* Spin briefly (a handler on another CPU usually answers within a few
+ * microseconds and a cross-CPU futex wake-up costs ~50 us here), yield
+ * (a handler on this CPU needs it to run), then sleep. */
+#define SPIN_NS		3000L
+#define YIELD_NS	30000L
+
+static unsigned wait_woken(struct slot *s)
+{
+	long start = now_ns(), t;
+	unsigned w;
+	int n = 0;
+	for (;;) {
+		w = atomic_load(&s->word);
+		if (st(w) == SLOT_WOKEN)
+			return w;
+		if ((++n & 63) == 0) {
+			t = now_ns() - start;
+			if (t > YIELD_NS)
+				break;
+			if (t > SPIN_NS)
+				sched_yield();
+		}
+		cpu_relax();
+	}
+	for (;;) {
+		w = atomic_load(&s->word);
+		if (st(w) == SLOT_WOKEN)
+			return w;
+		futex_wait(&s->word, w);
+	}
+}
+
+void uu_fault_wait(struct uu_ctx *c, uintptr_t page, int kind, const struct uffd_msg *msg,
+		   int (*still_needed)(void *), void *arg, unsigned token)
+{
+	struct slot *s = claim();
+	unsigned w = atomic_load(&s->word);
+	atomic_store(&s->ctx, c);
+	atomic_store(&s->page, page);
+	atomic_store(&s->kind, kind);
+	atomic_store(&s->seq, atomic_fetch_add(&c->seq, 1));
+	s->msg = *msg;
+	/* Counted before it can be read, so a reader never takes it below 0. */
+	atomic_fetch_add(&c->npending, 1);
+	set_state(s, w, SLOT_PENDING);
+	uu_bell_sync(c, -1);
+
+	if (!still_needed(arg)) {
+		/* Resolved meanwhile: take the fault back in whatever state it
+		 * reached; a reader may already have delivered it (a handler
+		 * then sees EEXIST, as it can with the kernel). */
+		for (;;) {
+			unsigned cur = atomic_load(&s->word);
+			unsigned state = st(cur);
+			if (atomic_compare_exchange_strong(&s->word, &cur,
+							   (cur & ~STATE_MASK) | SLOT_FREE)) {
+				if (state == SLOT_PENDING &&
+				    atomic_fetch_sub(&c->npending, 1) == 1)
+					uu_bell_sync(c, -1);
+				uu_leave(token);
+				return;
+			}
+		}
+	}
+	/* From here on only the slot is touched: the context may go. */
+	uu_leave(token);
+	w = wait_woken(s);
+	set_state(s, w, SLOT_FREE);
+}
+
+size_t uu_take_faults(struct uu_ctx *c, struct uffd_msg *out, size_t n)
+{
+	size_t k = 0;
+	unsigned long long floor = 0;	/* seqs below this were taken or skipped */
+	while (k < n) {
+		unsigned hw = atomic_load(&slots_hw);
+		struct slot *best = NULL;
+		unsigned best_w = 0;
+		unsigned long long best_seq = ULLONG_MAX;
+		for (unsigned i = 0; i < hw; i++) {
+			struct slot *s = &slots[i];
+			unsigned w = atomic_load(&s->word);
+			if (st(w) != SLOT_PENDING || atomic_load(&s->ctx) != c)
+				continue;
+			unsigned long long q = atomic_load(&s->seq);
+			if (q >= floor && q < best_seq) {
+				best = s;
+				best_w = w;
+				best_seq = q;
+			}
+		}
+		if (!best)
+			break;
+		struct uffd_msg m = best->msg;
+		unsigned exp = best_w;
+		if (atomic_compare_exchange_strong(&best->word, &exp,
+						   (best_w & ~STATE_MASK) | SLOT_READ)) {
+			out[k++] = m;
+			atomic_fetch_sub(&c->npending, 1);
+		}
+		floor = best_seq + 1;
+	}
+	return k;
+}
+
+void uu_wake(struct uu_ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds)
+{
+	uintptr_t end = start + len;
+	if (end < start)
+		end = UINTPTR_MAX;
+	int dequeued = 0;
+	unsigned hw = atomic_load(&slots_hw);
+	for (unsigned i = 0; i < hw; i++) {
+		struct slot *s = &slots[i];
+		unsigned w = atomic_load(&s->word);
+		unsigned state = st(w);
+		if (state != SLOT_PENDING && state != SLOT_READ)
+			continue;
+		if (atomic_load(&s->ctx) != c || !(atomic_load(&s->kind) & kinds))
+			continue;
+		uintptr_t p = atomic_load(&s->page);
+		if (p < start || p >= end)
+			continue;
+		if (!atomic_compare_exchange_strong(&s->word, &w, (w & ~STATE_MASK) | SLOT_WOKEN))
+			continue;
+		if (state == SLOT_PENDING) {
+			atomic_fetch_sub(&c->npending, 1);
+			dequeued = 1;
+		}
+		futex_wake_all(&s->word);
+	}
+	if (dequeued || atomic_load(&c->bell_stale))
+		uu_bell_sync_app(c, fd);
+}
+
+int uu_has_waiters(struct uu_ctx *c)
+{
+	unsigned hw = atomic_load(&slots_hw);
+	for (unsigned i = 0; i < hw; i++) {
+		unsigned state = st(atomic_load(&slots[i].word));
+		if ((state == SLOT_PENDING || state == SLOT_READ) && atomic_load(&slots[i].ctx) == c)
+			return 1;
+	}
+	return 0;
+}

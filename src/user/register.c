@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * register.c - UFFDIO_REGISTER and UFFDIO_UNREGISTER on the user engine.
+ *
+ * Registering walks the VMAs of the range the way the kernel does (holes
+ * are skipped; the first VMA must exist; every VMA must suit the modes),
+ * checks them all before changing anything, then takes over the memory
+ * that is not yet the engine's (a map per VMA piece, see uu_map_prepare()),
+ * publishes the new segment table, and only then covers the memory, so a
+ * fault in it always finds its segment.
+ *
+ * VMAs are read with the PROCMAP_QUERY ioctl on /proc/self/maps (Linux
+ * 6.11; the guard markers the engine needs came in 6.13).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include "user.h"
+
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
+
+/* The PROCMAP_QUERY ioctl (Linux 6.11); Debian 12's headers lack it. */
+struct uu_procmap_query {
+	__u64 size, query_flags, query_addr;
+	__u64 vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+	__u32 dev_major, dev_minor, vma_name_size, build_id_size;
+	__u64 vma_name_addr, build_id_addr;
+};
+#define UU_PROCMAP_QUERY _IOWR(0x66, 17, struct uu_procmap_query)
+#define Q_COVERING_OR_NEXT 0x10
+#define Q_READ 0x1
+#define Q_WRITE 0x2
+#define Q_EXEC 0x4
+#define Q_SHARED 0x8
+
+#define MODES (UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP | UFFDIO_REGISTER_MODE_MINOR)
+
+/* ------------------------------------------------------------------------ */
+/* Ranges                                                                   */
+
+#if defined(__x86_64__)
+#define TASK_SIZE 0x7ffffffff000ULL
+#else
+#define TASK_SIZE (1ULL << 48)
+#endif
+
+static unsigned long mmap_min_addr(void)
+{
+	static unsigned long v;
+	if (!v) {
+		unsigned long x = 65536;
+		FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "re");
+		if (f) {
+			if (fscanf(f, "%lu", &x) != 1)
+				x = 65536;
+			fclose(f);
+		}
+		v = x ? x : 1;
+	}
+	return v;
+}
+
+int uu_validate_range(__u64 start, __u64 len)
+{
+	if ((start & 4095) || (len & 4095) || !len)
+		return -EINVAL;
+	if (start < mmap_min_addr() || start >= TASK_SIZE || len > TASK_SIZE - start)
+		return -EINVAL;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* VMAs                                                                     */
+
+struct vma {
+	uintptr_t start, end;
+	int kind;		/* enum uu_kind, or -1: not a type userfaultfd serves */
+	int prot;
+	size_t page;
+};
+
+static int prot_of(__u64 f)
+{
+	return ((f & Q_READ) ? PROT_READ : 0) | ((f & Q_WRITE) ? PROT_WRITE : 0) |
+	       ((f & Q_EXEC) ? PROT_EXEC : 0);
+}
+
+/* Is the file behind a mapping shmem (tmpfs, memfd, shared anonymous)? */
+static int is_shmem(const char *name, size_t page)
+{
+	if (!strncmp(name, "/memfd:", 7) || !strncmp(name, "/dev/zero", 9) ||
+	    !strncmp(name, "/SYSV", 5))
+		return page == 4096;
+	struct statfs s;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", name);
+	char *del = strstr(path, " (deleted)");
+	if (del)
+		*del = '\0';
+	return page == 4096 && statfs(path, &s) == 0 && s.f_type == TMPFS_MAGIC;
+}
+
+/* The first VMA ending above addr: 0, or -ENOENT if there is none. */
+static int vma_at(int maps, uintptr_t addr, struct vma *v)
+{
+	char name[4096];
+	struct uu_procmap_query q;
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.query_flags = Q_COVERING_OR_NEXT;
+	q.query_addr = addr;
+	q.vma_name_addr = (uintptr_t)name;
+	q.vma_name_size = sizeof(name);
+	if (ioctl(maps, UU_PROCMAP_QUERY, &q) < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	if (!q.vma_name_size)
+		name[0] = '\0';
+	v->start = q.vma_start;
+	v->end = q.vma_end;
+	v->prot = prot_of(q.vma_flags);
+	v->page = q.vma_page_size ? q.vma_page_size : 4096;
+	int shared = (q.vma_flags & Q_SHARED) != 0;
+	v->kind = -1;
+	if (v->page != 4096)
+		v->kind = shared ? UU_HUGETLB : UU_HUGETLB_PRIVATE;
+	else if (!q.inode && !shared && (!name[0] || !strcmp(name, "[heap]") ||
+					 !strcmp(name, "[stack]") || !strncmp(name, "[anon:", 6)))
+		v->kind = UU_ANON;
+	else if (q.inode && is_shmem(name, v->page))
+		v->kind = shared ? UU_SHMEM : UU_SHMEM_PRIVATE;
+	return 0;
+}
+
+static int open_maps(void)
+{
+	return open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+}
+
+/* Kinds this build serves; hugetlb is not one yet (docs/LIMITATIONS.md). */
+static int kind_served(int kind)
+{
+	return kind == UU_ANON || kind == UU_SHMEM || kind == UU_SHMEM_PRIVATE;
+}
+
+static int kind_is_shmem(int kind)
+{
+	return kind == UU_SHMEM || kind == UU_SHMEM_PRIVATE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Maps                                                                     */
+
+static unsigned log2_ceil(size_t x)
+{
+	unsigned s = 0;
+	while (((size_t)1 << s) < x)
+		s++;
+	return s;
+}
+
+static void *anon_zeroed(size_t len)
+{
+	void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Which pages of [start, end) the program's view shows now.  Anonymous
+ * memory: mincore (resident = mapped).  File mappings: mincore says what
+ * the page cache holds; pagemap says what this mapping has mapped. */
+static int scan_mapped(struct uu_map *m, const char *view, int file)
+{
+	int pm = -1;
+	if (file && (pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	const size_t batch = 1u << 20;
+	unsigned char *vec = malloc(batch);
+	int r = vec ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < m->npages; i += batch) {
+		size_t n = m->npages - i < batch ? m->npages - i : batch;
+		if (mincore((void *)(view + (i << m->page_shift)), n << m->page_shift, vec) < 0) {
+			r = -errno;
+			break;
+		}
+		for (size_t j = 0; j < n; j++) {
+			if (!(vec[j] & 1))
+				continue;
+			if (file) {
+				uint64_t e = 0;
+				uintptr_t va = m->start + ((i + j) << m->page_shift);
+				if (pread(pm, &e, 8, (off_t)(va / 4096) * 8) != 8 || !(e >> 63))
+					continue;
+			}
+			atomic_store(&m->pst[i + j], PS_MAPPED);
+		}
+	}
+	free(vec);
+	if (pm >= 0)
+		close(pm);
+	return r;
+}
+
+/* Copy the mapped pages of view into the map's alias. */
+static void copy_mapped(struct uu_map *m, const char *view)
+{
+	for (size_t i = 0; i < m->npages; i++)
+		if (atomic_load(&m->pst[i]) & PS_MAPPED)
+			memcpy(m->alias + (i << m->page_shift), view + (i << m->page_shift), m->page);
+}
+
+struct prepared {
+	struct uu_map *map;
+	int memfd;		/* the engine's file, for private kinds */
+};
+
+/* Build a map for [start, end) without changing what the program sees. */
+static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, struct prepared *out)
+{
+	size_t len = end - start;
+	struct uu_map *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->start = start;
+	m->end = end;
+	m->page = v->page;
+	m->page_shift = log2_ceil(v->page);
+	m->ops = uu_memops_of(v->kind);
+	m->prot = v->prot;
+	m->npages = len >> m->page_shift;
+	/* Chunks: 2 MiB, or larger so that no map has more than 8192. */
+	m->chunk_shift = log2_ceil(len / 8192);
+	if (m->chunk_shift < 21)
+		m->chunk_shift = 21;
+	m->chunk = (size_t)1 << m->chunk_shift;
+	m->nchunks = (len + m->chunk - 1) >> m->chunk_shift;
+	m->pst = anon_zeroed(m->npages);
+	m->cst = anon_zeroed(m->nchunks);
+	out->memfd = -1;
+	int r = (m->pst && m->cst) ? 0 : -ENOMEM;
+
+	if (r == 0 && v->kind == UU_SHMEM) {
+		/* A second view of the program's own file. */
+		void *a = mremap((void *)start, 0, len, MREMAP_MAYMOVE);
+		if (a == MAP_FAILED)
+			r = -errno;
+		else {
+			m->alias = a;
+			/* No VM_MAYWRITE (a read-only open): the kernel says EPERM. */
+			if (mprotect(a, len, PROT_READ | PROT_WRITE) < 0)
+				r = errno == EACCES ? -EPERM : -errno;
+		}
+		if (r == 0)
+			r = scan_mapped(m, (const char *)start, 1);
+	} else if (r == 0) {
+		/* Private memory: an engine memfd stands in for it. */
+		int fd = memfd_create("userfault", MFD_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, (off_t)len) < 0)
+			r = -errno;
+		if (r == 0) {
+			void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (a == MAP_FAILED)
+				r = -errno;
+			else
+				m->alias = a;
+		}
+		out->memfd = fd;
+		int readable = v->prot & PROT_READ;
+		if (r == 0 && !readable && mprotect((void *)start, len, PROT_READ) < 0)
+			r = -errno;
+		if (r == 0)
+			r = scan_mapped(m, (const char *)start, v->kind != UU_ANON);
+		if (r == 0)
+			copy_mapped(m, (const char *)start);
+		if (!readable)
+			mprotect((void *)start, len, v->prot);
+	}
+	if (r < 0) {
+		if (out->memfd >= 0)
+			close(out->memfd);
+		out->memfd = -1;
+		uu_map_retire(m);
+		return r;
+	}
+	out->map = m;
+	return 0;
+}
+
+/* Make the program's view the map's: covered (PROT_NONE) until used. */
+static int map_cover(struct prepared *p)
+{
+	struct uu_map *m = p->map;
+	size_t len = m->end - m->start;
+	int r = 0;
+	if (p->memfd < 0) {
+		if (mprotect((void *)m->start, len, PROT_NONE) < 0)
+			r = -errno;
+		return r;
+	}
+	if (m->ops->kind == UU_SHMEM_PRIVATE) {
+		/* Keep the original aside: its page cache pages are what a
+		 * MINOR fault finds and a read of an untouched page shows. */
+		void *up = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *tmp = mmap(NULL, len, PROT_NONE, MAP_SHARED, p->memfd, 0);
+		if (up == MAP_FAILED || tmp == MAP_FAILED)
+			r = -errno;
+		else if (mremap((void *)m->start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, up) == MAP_FAILED)
+			r = -errno;
+		else if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start) == MAP_FAILED)
+			r = -errno;
+		else {
+			mprotect(up, len, PROT_READ);
+			m->upstream = up;
+		}
+	} else {
+		if (mmap((void *)m->start, len, PROT_NONE, MAP_SHARED | MAP_FIXED, p->memfd, 0) == MAP_FAILED)
+			r = -errno;
+	}
+	close(p->memfd);
+	p->memfd = -1;
+	return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Segment tables                                                           */
+
+struct segbuf {
+	struct uu_seg *v;
+	size_t n, cap;
+};
+
+static int sb_push(struct segbuf *b, struct uu_seg s)
+{
+	if (s.start >= s.end)
+		return 0;
+	if (b->n) {
+		struct uu_seg *p = &b->v[b->n - 1];
+		if (p->end == s.start && p->map == s.map && p->ctx == s.ctx && p->mode == s.mode) {
+			p->end = s.end;
+			return 0;
+		}
+	}
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct uu_seg *v = realloc(b->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n++] = s;
+	return 0;
+}
+
+typedef void (*seg_fn)(struct uu_seg *s, void *arg);
+
+static int cmp_seg(const void *a, const void *b)
+{
+	const struct uu_seg *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The current table plus extra segments, with fn applied to every piece
+ * inside [start, end).  Published on success. */
+static int rebuild(const struct uu_seg *extra, size_t nextra, uintptr_t start, uintptr_t end,
+		   seg_fn fn, void *arg)
+{
+	const struct uu_table *old = uu_table_now();
+	size_t nold = old ? old->n : 0;
+	struct uu_seg *all = malloc((nold + nextra + 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	if (nold)
+		memcpy(all, old->seg, nold * sizeof(*all));
+	if (nextra)
+		memcpy(all + nold, extra, nextra * sizeof(*all));
+	qsort(all, nold + nextra, sizeof(*all), cmp_seg);
+
+	struct segbuf b = { 0 };
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < nold + nextra; i++) {
+		struct uu_seg s = all[i];
+		if (s.end <= start || s.start >= end) {
+			r = sb_push(&b, s);
+			continue;
+		}
+		struct uu_seg lo = s, mid = s, hi = s;
+		lo.end = start;			/* empty unless s starts before */
+		hi.start = end;			/* empty unless s ends after */
+		mid.start = s.start > start ? s.start : start;
+		mid.end = s.end < end ? s.end : end;
+		fn(&mid, arg);
+		r = sb_push(&b, lo);
+		if (r == 0)
+			r = sb_push(&b, mid);
+		if (r == 0)
+			r = sb_push(&b, hi);
+	}
+	free(all);
+	struct uu_table *t = r == 0 ? uu_table_new(b.n) : NULL;
+	if (!t) {
+		free(b.v);
+		return -ENOMEM;
+	}
+	if (b.n)
+		memcpy(t->seg, b.v, b.n * sizeof(t->seg[0]));
+	free(b.v);
+	uu_table_publish(t);
+	return 0;
+}
+
+/* The segment of the current table holding addr, or NULL; also the start
+ * of the next segment above addr (or UINTPTR_MAX). */
+static const struct uu_seg *seg_at(uintptr_t addr, uintptr_t *next)
+{
+	const struct uu_table *t = uu_table_now();
+	*next = UINTPTR_MAX;
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < t->n; i++) {
+		if (addr >= t->seg[i].start && addr < t->seg[i].end)
+			return &t->seg[i];
+		if (t->seg[i].start > addr) {
+			*next = t->seg[i].start;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Walking a range                                                          */
+
+/* A piece of the range: either engine memory (seg) or a plain VMA. */
+struct piece {
+	uintptr_t start, end;
+	const struct uu_seg *seg;	/* NULL: not the engine's yet */
+	struct vma vma;
+};
+
+/* Call fn on each piece of [start, end), as the kernel walks VMAs: the
+ * first must exist, holes are skipped.  fn returns 0 or -errno (stops). */
+static int walk(uintptr_t start, uintptr_t end, int (*fn)(struct piece *, void *), void *arg)
+{
+	int maps = open_maps();
+	if (maps < 0)
+		return -errno;
+	int r = 0, first = 1;
+	uintptr_t pos = start;
+	while (pos < end) {
+		struct piece p = { 0 };
+		uintptr_t next;
+		const struct uu_seg *s = seg_at(pos, &next);
+		if (s) {
+			p.start = pos;
+			p.end = s->map->end < end ? s->map->end : end;
+			p.seg = s;
+			/* A whole map at a time: its segments are checked by fn. */
+		} else {
+			int q = vma_at(maps, pos, &p.vma);
+			if (q == -ENOENT || (q == 0 && p.vma.start >= end)) {
+				r = first ? -EINVAL : 0;
+				break;
+			}
+			if (q < 0) {
+				r = q;
+				break;
+			}
+			p.start = p.vma.start > pos ? p.vma.start : pos;
+			if (p.start >= next) {	/* engine memory comes first */
+				pos = next;
+				continue;
+			}
+			p.end = p.vma.end < end ? p.vma.end : end;
+			if (p.end > next)
+				p.end = next;
+		}
+		r = fn(&p, arg);
+		if (r < 0)
+			break;
+		first = 0;
+		pos = p.end;
+	}
+	close(maps);
+	return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* UFFDIO_REGISTER                                                          */
+
+struct reg {
+	struct uu_ctx *c;
+	unsigned mode;
+	uintptr_t start, end;
+	int hugetlb;
+	struct prepared *prep;
+	size_t nprep, capprep;
+	int checking;
+};
+
+static int kind_of_piece(const struct piece *p)
+{
+	return p->seg ? p->seg->map->ops->kind : p->vma.kind;
+}
+
+static int reg_check(struct piece *p, void *arg)
+{
+	struct reg *g = arg;
+	int kind = kind_of_piece(p);
+	if (kind < 0)
+		return -EINVAL;
+	if ((g->mode & UFFDIO_REGISTER_MODE_MINOR) && !kind_is_shmem(kind) &&
+	    kind != UU_HUGETLB && kind != UU_HUGETLB_PRIVATE)
+		return -EINVAL;
+	if (!kind_served(kind))
+		return -EINVAL;
+	if (p->seg) {
+		/* Every segment of this map inside the piece: owned by us or nobody. */
+		uintptr_t pos = p->start, next;
+		while (pos < p->end) {
+			const struct uu_seg *s = seg_at(pos, &next);
+			if (!s)
+				break;
+			if (s->ctx && s->ctx != g->c)
+				return -EBUSY;
+			pos = s->end;
+		}
+		return 0;
+	}
+	/* A shared mapping without VM_MAYWRITE, or a non-writable one asked
+	 * for WP: the map's preparation finds out (EPERM). */
+	return 0;
+}
+
+static int reg_prepare(struct piece *p, void *arg)
+{
+	struct reg *g = arg;
+	if (p->seg)
+		return 0;
+	if (g->nprep == g->capprep) {
+		size_t cap = g->capprep ? g->capprep * 2 : 4;
+		struct prepared *v = realloc(g->prep, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		g->prep = v;
+		g->capprep = cap;
+	}
+	int r = map_prepare(&p->vma, p->start, p->end, &g->prep[g->nprep]);
+	if (r == 0)
+		g->nprep++;
+	return r;
+}
+
+static void reg_apply(struct uu_seg *s, void *arg)
+{
+	struct reg *g = arg;
+	if (s->ctx == g->c && (s->mode & g->mode) == g->mode)
+		return;		/* already has every mode asked: unchanged */
+	s->ctx = g->c;
+	s->mode = g->mode;
+}
+
+int uu_register(struct uu_ctx *c, struct uffdio_register *a)
+{
+	if (!a->mode || (a->mode & ~(__u64)MODES))
+		return -EINVAL;
+	int r = uu_validate_range(a->range.start, a->range.len);
+	if (r)
+		return r;
+	r = uu_trap_install();
+	if (r)
+		return r;
+	struct reg g = { .c = c, .mode = (unsigned)a->mode, .start = a->range.start,
+			 .end = a->range.start + a->range.len };
+	uu_space_lock();
+	r = walk(g.start, g.end, reg_check, &g);
+	if (r == 0)
+		r = walk(g.start, g.end, reg_prepare, &g);
+	struct uu_seg *extra = NULL;
+	if (r == 0 && g.nprep) {
+		extra = calloc(g.nprep, sizeof(*extra));
+		if (!extra)
+			r = -ENOMEM;
+		for (size_t i = 0; r == 0 && i < g.nprep; i++)
+			extra[i] = (struct uu_seg){ g.prep[i].map->start, g.prep[i].map->end,
+						    g.prep[i].map, NULL, 0 };
+	}
+	if (r == 0)
+		r = rebuild(extra, g.nprep, g.start, g.end, reg_apply, &g);
+	if (r == 0) {
+		for (size_t i = 0; i < g.nprep; i++) {
+			int q = map_cover(&g.prep[i]);
+			if (q < 0 && r == 0)
+				r = q;
+		}
+	} else {
+		for (size_t i = 0; i < g.nprep; i++) {
+			if (g.prep[i].memfd >= 0)
+				close(g.prep[i].memfd);
+			uu_map_retire(g.prep[i].map);
+		}
+	}
+	uu_space_unlock();
+	free(extra);
+	free(g.prep);
+	if (r == 0) {
+		__u64 io = UFFD_API_RANGE_IOCTLS;
+		if (!(a->mode & UFFDIO_REGISTER_MODE_WP))
+			io &= ~((__u64)1 << _UFFDIO_WRITEPROTECT);
+		if (!(a->mode & UFFDIO_REGISTER_MODE_MINOR))
+			io &= ~((__u64)1 << _UFFDIO_CONTINUE);
+		a->ioctls = io;
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* UFFDIO_UNREGISTER                                                        */
+
+struct unreg {
+	struct uu_ctx *c;
+	/* Ranges to wake afterwards (MISSING-registered pieces). */
+	struct uffdio_range *wake;
+	size_t nwake, capwake;
+};
+
+static int unreg_check(struct piece *p, void *arg)
+{
+	struct unreg *u = arg;
+	int kind = kind_of_piece(p);
+	if (kind < 0)
+		return -EINVAL;
+	if (!p->seg)
+		return kind_served(kind) ? 0 : -EINVAL;
+	uintptr_t pos = p->start, next;
+	while (pos < p->end) {
+		const struct uu_seg *s = seg_at(pos, &next);
+		if (!s)
+			break;
+		if (s->ctx && s->ctx != u->c)
+			return -EINVAL;
+		pos = s->end;
+	}
+	return 0;
+}
+
+/* Clear write-protection on [from, to) of m. */
+static void clear_wp(struct uu_map *m, uintptr_t from, uintptr_t to)
+{
+	if (atomic_load(&m->wp_count) == 0)
+		return;
+	for (uintptr_t a = from; a < to; a += m->page) {
+		size_t pg = uu_pgidx(m, a);
+		if (!(atomic_load(&m->pst[pg]) & PS_WP))
+			continue;
+		uint8_t st = uu_page_lock(m, pg);
+		if (st & PS_WP) {
+			st &= (uint8_t)~PS_WP;
+			uu_page_setwp(m, a, st);
+			atomic_fetch_sub(&m->wp_count, 1);
+		}
+		uu_page_unlock(m, pg, st);
+	}
+}
+
+static void unreg_apply(struct uu_seg *s, void *arg)
+{
+	struct unreg *u = arg;
+	if (s->ctx != u->c)
+		return;
+	if ((s->mode & UFFDIO_REGISTER_MODE_MISSING) && u->nwake < u->capwake)
+		u->wake[u->nwake++] = (struct uffdio_range){ s->start, s->end - s->start };
+	if (s->mode & UFFDIO_REGISTER_MODE_WP)
+		clear_wp(s->map, s->start, s->end);
+	s->ctx = NULL;
+	s->mode = 0;
+}
+
+static int unregister_range(struct uu_ctx *c, int fd, uintptr_t start, uintptr_t end, int check)
+{
+	struct unreg u = { .c = c };
+	uu_space_lock();
+	int r = check ? walk(start, end, unreg_check, &u) : 0;
+	if (r == 0) {
+		const struct uu_table *t = uu_table_now();
+		u.capwake = t ? t->n : 0;
+		u.wake = calloc(u.capwake + 1, sizeof(*u.wake));
+		r = u.wake ? rebuild(NULL, 0, start, end, unreg_apply, &u) : -ENOMEM;
+	}
+	uu_space_unlock();
+	for (size_t i = 0; r == 0 && i < u.nwake; i++)
+		uu_wake(c, fd, u.wake[i].start, u.wake[i].len, FK_MISSING | FK_WP | FK_MINOR);
+	free(u.wake);
+	return r;
+}
+
+int uu_unregister(struct uu_ctx *c, int fd, struct uffdio_range *a)
+{
+	int r = uu_validate_range(a->start, a->len);
+	if (r)
+		return r;
+	return unregister_range(c, fd, a->start, a->start + a->len, 1);
+}
+
+void uu_unregister_all(struct uu_ctx *c)
+{
+	(void)unregister_range(c, -1, 0, UINTPTR_MAX, 0);
+}

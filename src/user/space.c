@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * space.c - the memory the user engine manages, as the fault path sees it.
+ *
+ * The segment table is an immutable sorted array published through one
+ * atomic pointer: the SIGSEGV handler looks addresses up without a lock.
+ * A writer (registration, release) builds a new table under the space lock,
+ * publishes it, and frees the old one only after every reader that could
+ * have seen it has left: readers count themselves in one of two counters
+ * chosen by an epoch's parity, and the writer flips the epoch and waits for
+ * the old counter to drain.  Readers never stay inside while they sleep.
+ *
+ * Page states live in a byte per page (PS_*), changed under a per-page busy
+ * bit; chunks (CS_*) are opened on first use, so that registering 64 GiB
+ * costs one mprotect and no page tables.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "user.h"
+
+static _Atomic(struct uu_table *) table;
+static atomic_uint epoch;
+static atomic_int readers[2];
+static pthread_mutex_t space_lock = PTHREAD_MUTEX_INITIALIZER;
+
+unsigned uu_enter(void)
+{
+	for (;;) {
+		unsigned e = atomic_load(&epoch);
+		atomic_fetch_add(&readers[e & 1], 1);
+		if (atomic_load(&epoch) == e)
+			return e;
+		atomic_fetch_sub(&readers[e & 1], 1);
+	}
+}
+
+void uu_leave(unsigned token)
+{
+	atomic_fetch_sub(&readers[token & 1], 1);
+}
+
+const struct uu_seg *uu_lookup(uintptr_t addr)
+{
+	const struct uu_table *t = atomic_load(&table);
+	if (!t)
+		return NULL;
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct uu_seg *s = &t->seg[mid];
+		if (addr < s->start)
+			hi = mid;
+		else if (addr >= s->end)
+			lo = mid + 1;
+		else
+			return s;
+	}
+	return NULL;
+}
+
+void uu_space_lock(void)
+{
+	pthread_mutex_lock(&space_lock);
+}
+
+void uu_space_unlock(void)
+{
+	pthread_mutex_unlock(&space_lock);
+}
+
+const struct uu_table *uu_table_now(void)
+{
+	return atomic_load(&table);
+}
+
+struct uu_table *uu_table_new(size_t n)
+{
+	struct uu_table *t = calloc(1, sizeof(*t) + n * sizeof(t->seg[0]));
+	if (t)
+		t->n = n;
+	return t;
+}
+
+/* Wait until no reader can still hold anything it saw before now. */
+static void synchronize(void)
+{
+	unsigned e = atomic_fetch_add(&epoch, 1);
+	while (atomic_load(&readers[e & 1]) != 0)
+		sched_yield();
+}
+
+void uu_table_publish(struct uu_table *t)
+{
+	struct uu_table *old = atomic_exchange(&table, t);
+	synchronize();
+	free(old);
+}
+
+void uu_map_retire(struct uu_map *m)
+{
+	/* Callers have published a table without m and synchronized. */
+	munmap((void *)m->pst, m->npages);
+	munmap((void *)m->cst, m->nchunks);
+	if (m->alias)
+		munmap(m->alias, m->end - m->start);
+	if (m->upstream)
+		munmap(m->upstream, m->end - m->start);
+	free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pages and chunks (signal-safe)                                           */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+int uu_present(const struct uu_map *m, uintptr_t addr)
+{
+	unsigned char v = 0;
+	char *a = m->alias + (addr - m->start);
+	if (mincore(a, m->page, &v) < 0)
+		return 0;
+	return v & 1;
+}
+
+uint8_t uu_page_lock(struct uu_map *m, size_t pg)
+{
+	for (int n = 0;; n++) {
+		uint8_t s = atomic_fetch_or(&m->pst[pg], PS_BUSY);
+		if (!(s & PS_BUSY))
+			return s;
+		if (n > 100)
+			sched_yield();
+		else
+			cpu_relax();
+	}
+}
+
+void uu_page_unlock(struct uu_map *m, size_t pg, uint8_t state)
+{
+	atomic_store(&m->pst[pg], (uint8_t)(state & ~PS_BUSY));
+}
+
+int uu_page_prot(const struct uu_map *m, uint8_t state)
+{
+	return (state & PS_WP) ? (m->prot & ~PROT_WRITE) : m->prot;
+}
+
+int uu_page_show(struct uu_map *m, uintptr_t addr, uint8_t state)
+{
+	/* A chunk still covered shows the page when it opens. */
+	if (atomic_load(&m->cst[uu_chidx(m, addr)]) != CS_OPEN)
+		return 0;
+	return m->ops->show(m, addr, m->page, uu_page_prot(m, state));
+}
+
+int uu_page_hide(struct uu_map *m, uintptr_t addr)
+{
+	if (atomic_load(&m->cst[uu_chidx(m, addr)]) != CS_OPEN)
+		return 0;
+	return m->ops->hide(m, addr, m->page);
+}
+
+int uu_page_setwp(struct uu_map *m, uintptr_t addr, uint8_t state)
+{
+	if (atomic_load(&m->cst[uu_chidx(m, addr)]) != CS_OPEN)
+		return 0;
+	/* With guard markers, protection and visibility are independent; with
+	 * mprotect they are one thing, and a hidden page stays hidden. */
+	if (!m->ops->guards && !(state & PS_MAPPED))
+		return 0;
+	return mprotect((void *)addr, m->page, uu_page_prot(m, state)) < 0 ? -errno : 0;
+}
+
+/* Apply fn to each run of pages in [from, to) whose state, masked, equals
+ * want. */
+static int for_runs(struct uu_map *m, uintptr_t from, uintptr_t to, uint8_t mask, uint8_t want,
+		    int (*fn)(struct uu_map *, uintptr_t, size_t, int), int prot)
+{
+	uintptr_t run = 0;
+	int have = 0;
+	for (uintptr_t a = from; a <= to; a += m->page) {
+		int match = a < to && (atomic_load(&m->pst[uu_pgidx(m, a)]) & mask) == want;
+		if (match && !have) {
+			run = a;
+			have = 1;
+		} else if (!match && have) {
+			int r = fn(m, run, a - run, prot);
+			if (r < 0)
+				return r;
+			have = 0;
+		}
+	}
+	return 0;
+}
+
+static int hide_fn(struct uu_map *m, uintptr_t a, size_t len, int prot)
+{
+	(void)prot;
+	return m->ops->hide(m, a, len);
+}
+
+static int protect_fn(struct uu_map *m, uintptr_t a, size_t len, int prot)
+{
+	(void)m;
+	return mprotect((void *)a, len, prot) < 0 ? -errno : 0;
+}
+
+int uu_chunk_open(struct uu_map *m, size_t ch)
+{
+	uint8_t exp = CS_COVERED;
+	if (!atomic_compare_exchange_strong(&m->cst[ch], &exp, CS_BUSY)) {
+		for (int n = 0; atomic_load(&m->cst[ch]) != CS_OPEN; n++)
+			if (n > 100)
+				sched_yield();
+			else
+				cpu_relax();
+		return 0;
+	}
+	uintptr_t from = m->start + (ch << m->chunk_shift);
+	uintptr_t to = from + m->chunk;
+	if (to > m->end)
+		to = m->end;
+	int r, ro = m->prot & ~PROT_WRITE;
+	/* Pages busy in another operation keep their state until it ends; the
+	 * operation then sees CS_OPEN and shows or hides the page itself. */
+	if (m->ops->guards) {
+		/* Markers first, while the whole chunk is still inaccessible. */
+		r = for_runs(m, from, to, PS_MAPPED, 0, hide_fn, 0);
+		if (r == 0)
+			r = protect_fn(m, from, to - from, m->prot);
+		if (r == 0)
+			r = for_runs(m, from, to, PS_WP, PS_WP, protect_fn, ro);
+	} else {
+		r = for_runs(m, from, to, PS_MAPPED | PS_WP, PS_MAPPED, m->ops->show, m->prot);
+		if (r == 0)
+			r = for_runs(m, from, to, PS_MAPPED | PS_WP, PS_MAPPED | PS_WP, m->ops->show, ro);
+	}
+	atomic_store(&m->cst[ch], CS_OPEN);
+	return r;
+}

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trap.c - the SIGSEGV handler: where a user-engine fault begins.
+ *
+ * Everything reachable from on_segv() is async-signal-safe: system calls,
+ * atomics, and the lock-free lookups of space.c and queue.c.  It runs with
+ * every signal blocked (sa_mask is full), so the doorbell's spin lock can
+ * never be re-entered on one thread.
+ *
+ * The handler is installed first and keeps the program's own: addresses
+ * that are not the engine's go to whatever handler was there before (or
+ * was installed after ours: registration puts ours back in front), with
+ * that handler's mask; SIG_DFL still ends the process with SIGSEGV.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include "user.h"
+#include "syscall.h"
+
+static struct sigaction next_action;	/* the program's SIGSEGV disposition */
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Faults that look already resolved: a few retries are a race with a
+ * fill; more mean the fault is not ours (the program's own mprotect). */
+static __thread uintptr_t last_addr __attribute__((tls_model("initial-exec")));
+static __thread int same_count __attribute__((tls_model("initial-exec")));
+
+void uu_signals_block(sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+void uu_signals_restore(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+void uu_raise_sigbus(void *addr)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGBUS;
+	si.si_code = BUS_ADRERR;
+	si.si_addr = addr;
+	syscall(SYS_rt_tgsigqueueinfo, getpid(), uf__sys_gettid(), SIGBUS, &si);
+}
+
+static int is_write(const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+	return (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+#elif defined(__aarch64__)
+	/* ESR in the fault record that follows the FP/SIMD record. */
+	const struct _aarch64_ctx *h = (const void *)uc->uc_mcontext.__reserved;
+	while (h->magic) {
+		if (h->magic == ESR_MAGIC)
+			return (((const struct esr_context *)h)->esr >> 6) & 1;
+		h = (const void *)((const char *)h + h->size);
+	}
+	return 1;
+#else
+#error "the user engine needs to know write faults on this architecture"
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
+/* Deciding                                                                 */
+
+struct fault {
+	struct uu_map *map;
+	struct uu_ctx *ctx;
+	uintptr_t addr, page;
+	size_t pg;
+	int kind;
+};
+
+/* After the slot is visible: does the fault still need an answer? */
+static int still_needed(void *arg)
+{
+	struct fault *f = arg;
+	uint8_t st = atomic_load(&f->map->pst[f->pg]);
+	const struct uu_seg *s = uu_lookup(f->addr);
+	if (!s || s->ctx != f->ctx)
+		return 0;
+	switch (f->kind) {
+	case FK_WP:
+		return (st & PS_WP) && (s->mode & UFFDIO_REGISTER_MODE_WP);
+	case FK_MINOR:
+		return !(st & (PS_MAPPED | PS_POISON)) && (s->mode & UFFDIO_REGISTER_MODE_MINOR);
+	default:
+		return !(st & (PS_MAPPED | PS_POISON)) && (s->mode & UFFDIO_REGISTER_MODE_MISSING);
+	}
+}
+
+/* Show a hidden page the kernel would simply have mapped (nothing is
+ * registered for it, or the mode does not ask for this fault). */
+static void show_plain(struct uu_map *m, uintptr_t page, size_t pg)
+{
+	uint8_t st = uu_page_lock(m, pg);
+	if (!(st & (PS_MAPPED | PS_POISON))) {
+		if (m->upstream && !uu_present(m, page)) {
+			unsigned char v = 0;
+			size_t off = page - m->start;
+			if (mincore(m->upstream + off, m->page, &v) == 0 && (v & 1))
+				memcpy(m->alias + off, m->upstream + off, m->page);
+		}
+		st |= PS_MAPPED;
+		uu_page_show(m, page, st);
+	}
+	uu_page_unlock(m, pg, st);
+}
+
+static void clear_wp_plain(struct uu_map *m, uintptr_t page, size_t pg)
+{
+	uint8_t st = uu_page_lock(m, pg);
+	if (st & PS_WP) {
+		st &= (uint8_t)~PS_WP;
+		atomic_fetch_sub(&m->wp_count, 1);
+		uu_page_setwp(m, page, st);
+	}
+	uu_page_unlock(m, pg, st);
+}
+
+/* 2 if it raised SIGBUS instead (UFFD_FEATURE_SIGBUS), else 1. */
+static int deliver(struct fault *f, int write, unsigned tok)
+{
+	struct uu_ctx *c = f->ctx;
+	if (c->features & UFFD_FEATURE_SIGBUS) {
+		uu_leave(tok);
+		uu_raise_sigbus((void *)f->addr);
+		return 2;
+	}
+	struct uffd_msg msg;
+	memset(&msg, 0, sizeof(msg));
+	msg.event = UFFD_EVENT_PAGEFAULT;
+	msg.arg.pagefault.flags = (write ? UFFD_PAGEFAULT_FLAG_WRITE : 0) |
+				  (f->kind == FK_WP ? UFFD_PAGEFAULT_FLAG_WP : 0) |
+				  (f->kind == FK_MINOR ? UFFD_PAGEFAULT_FLAG_MINOR : 0);
+	msg.arg.pagefault.address = (c->features & UFFD_FEATURE_EXACT_ADDRESS) ?
+				    f->addr : (f->addr & ~(uintptr_t)4095);
+	if (c->features & UFFD_FEATURE_THREAD_ID)
+		msg.arg.pagefault.feat.ptid = (__u32)uf__sys_gettid();
+	uu_fault_wait(c, f->page, f->kind, &msg, still_needed, f, tok);
+	return 1;
+}
+
+/* 1: handled (return and retry the access); 2: handled by raising SIGBUS;
+ * 0: not ours. */
+static int handle(uintptr_t addr, int write)
+{
+	unsigned tok = uu_enter();
+	const struct uu_seg *s = uu_lookup(addr);
+	if (!s) {
+		uu_leave(tok);
+		return 0;
+	}
+	struct uu_map *m = s->map;
+	if (!(m->prot & PROT_READ) || (write && !(m->prot & PROT_WRITE))) {
+		uu_leave(tok);
+		return 0;	/* the program's own protection */
+	}
+	struct fault f = { .map = m, .ctx = s->ctx, .addr = addr,
+			   .page = addr & ~(uintptr_t)(m->page - 1) };
+	f.pg = uu_pgidx(m, f.page);
+	size_t ch = uu_chidx(m, addr);
+	if (atomic_load(&m->cst[ch]) != CS_OPEN) {
+		uu_chunk_open(m, ch);
+		uu_leave(tok);
+		return 1;
+	}
+	uint8_t st = atomic_load(&m->pst[f.pg]);
+	if (st & PS_BUSY) {
+		/* Being filled or changed right now: wait for it, then retry. */
+		while (atomic_load(&m->pst[f.pg]) & PS_BUSY)
+			sched_yield();
+		uu_leave(tok);
+		return 1;
+	}
+	if (st & PS_POISON) {
+		uu_leave(tok);
+		uu_raise_sigbus((void *)addr);
+		return 2;
+	}
+	if (!(st & PS_MAPPED)) {
+		int present = uu_present(m, f.page);
+		if (!present && m->upstream && (s->mode & UFFDIO_REGISTER_MODE_MINOR)) {
+			unsigned char v = 0;
+			if (mincore(m->upstream + (f.page - m->start), m->page, &v) == 0)
+				present = v & 1;
+		}
+		if (f.ctx && present && (s->mode & UFFDIO_REGISTER_MODE_MINOR))
+			f.kind = FK_MINOR;
+		else if (f.ctx && !present && (s->mode & UFFDIO_REGISTER_MODE_MISSING))
+			f.kind = FK_MISSING;
+		if (!f.kind) {
+			show_plain(m, f.page, f.pg);
+			uu_leave(tok);
+			return 1;
+		}
+		return deliver(&f, write, tok);
+	}
+	if ((st & PS_WP) && write) {
+		if (f.ctx && (s->mode & UFFDIO_REGISTER_MODE_WP) &&
+		    !(f.ctx->features & UFFD_FEATURE_WP_ASYNC)) {
+			f.kind = FK_WP;
+			return deliver(&f, write, tok);
+		}
+		/* WP_ASYNC, or no longer registered: the write goes through and
+		 * clears the mark, as the kernel resolves it itself. */
+		clear_wp_plain(m, f.page, f.pg);
+		uu_leave(tok);
+		return 1;
+	}
+	uu_leave(tok);
+	/* The page should be accessible: a fill raced with this fault, or the
+	 * fault is not ours after all. */
+	if (addr == last_addr && ++same_count > 3) {
+		same_count = 0;
+		return 0;
+	}
+	if (addr != last_addr) {
+		last_addr = addr;
+		same_count = 0;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The handler and the chain                                                */
+
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction next = next_action;
+	if (next.sa_flags & SA_SIGINFO) {
+		if (next.sa_sigaction) {
+			sigset_t m = ((ucontext_t *)uc)->uc_sigmask;
+			for (int s = 1; s < NSIG; s++)
+				if (sigismember(&next.sa_mask, s))
+					sigaddset(&m, s);
+			if (!(next.sa_flags & SA_NODEFER))
+				sigaddset(&m, sig);
+			sigset_t mine;
+			pthread_sigmask(SIG_SETMASK, &m, &mine);
+			next.sa_sigaction(sig, si, uc);
+			pthread_sigmask(SIG_SETMASK, &mine, NULL);
+			return;
+		}
+	} else if (next.sa_handler != SIG_DFL && next.sa_handler != SIG_IGN) {
+		sigset_t m = ((ucontext_t *)uc)->uc_sigmask, mine;
+		for (int s = 1; s < NSIG; s++)
+			if (sigismember(&next.sa_mask, s))
+				sigaddset(&m, s);
+		if (!(next.sa_flags & SA_NODEFER))
+			sigaddset(&m, sig);
+		pthread_sigmask(SIG_SETMASK, &m, &mine);
+		next.sa_handler(sig);
+		pthread_sigmask(SIG_SETMASK, &mine, NULL);
+		return;
+	}
+	/* Default (or ignored, which the kernel does not allow for a fault):
+	 * end the process with this signal, as it would have without us. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(sig, &dfl, NULL);
+	if (si->si_code <= 0)
+		syscall(SYS_tgkill, getpid(), uf__sys_gettid(), sig);
+	/* A real fault repeats on return and now kills. */
+}
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	int handled = 0;
+	/* Only faults the kernel raised; a kill(SIGSEGV) is the program's. */
+	if (si->si_code > 0)
+		handled = handle((uintptr_t)si->si_addr, is_write(uc));
+	if (handled == 2) {
+		/* The SIGBUS we raised must not stay blocked by the program's
+		 * mask: the kernel would force it through. */
+		ucontext_t *u = uc;
+		sigdelset(&u->uc_sigmask, SIGBUS);
+	} else if (!handled) {
+		chain(sig, si, uc);
+	}
+	errno = saved;
+}
+
+int uu_trap_install(void)
+{
+	pthread_mutex_lock(&install_lock);
+	struct sigaction cur;
+	int r = 0;
+	if (sigaction(SIGSEGV, NULL, &cur) < 0) {
+		r = -errno;
+	} else if (!((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_segv)) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_segv;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+		sigfillset(&sa.sa_mask);
+		next_action = cur;
+		if (sigaction(SIGSEGV, &sa, NULL) < 0)
+			r = -errno;
+	}
+	pthread_mutex_unlock(&install_lock);
+	return r;
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * user.h - the user engine's parts and what they share.
+ *
+ * The user engine is userfaultfd without the kernel's userfaultfd.  How a
+ * fault travels (see docs/ARCHITECTURE.md for the picture):
+ *
+ *   a thread touches a hidden page ──SIGSEGV──▶ trap.c: find the segment
+ *   (space.c), decide what kind of fault it is, take a waiter slot
+ *   (queue.c), ring the doorbell, wait ──▶ the handler's uf_read() takes the
+ *   message (context.c) ──▶ its UFFDIO_COPY (fill.c) writes the page through
+ *   the engine's alias view, uncovers it in the application's view, and
+ *   wakes the slot ──▶ the thread returns from the signal and retries.
+ *
+ * Files:
+ *   context.c   the context: descriptor, UFFDIO_API, read, close, release
+ *   queue.c     waiter slots, the doorbell, waking
+ *   space.c     the memory the engine manages: maps, segments, page states
+ *   memtype.c   what differs per memory type (the ops table)
+ *   register.c  UFFDIO_REGISTER and UFFDIO_UNREGISTER
+ *   fill.c      COPY, ZEROPAGE, CONTINUE, POISON, MOVE, WAKE, WRITEPROTECT
+ *   trap.c      the SIGSEGV handler
+ *
+ * Everything marked "signal-safe" below may be called from the SIGSEGV
+ * handler: it uses no locks a faulting thread could hold, no malloc and
+ * no stdio.
+ */
+#ifndef UF_USER_H
+#define UF_USER_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "internal.h"
+
+extern const struct uf__engine uf__user_engine;
+
+/* uf_open() for the user engine.  why: one line when it cannot. */
+int uf__user_open(int flags, char *why, size_t why_len);
+
+/* Features this build implements (what UFFDIO_API reports). */
+#define UU_FEATURES (UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_MISSING_SHMEM |	\
+		     UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID |			\
+		     UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_EXACT_ADDRESS |		\
+		     UFFD_FEATURE_POISON | UFFD_FEATURE_MOVE)
+
+/* ------------------------------------------------------------------------ */
+/* Contexts (context.c)                                                      */
+
+struct uu_ctx {
+	atomic_int refs;
+	int efd;			/* the engine's end of the socket pair */
+	dev_t dev;			/* identity of the application's end */
+	ino_t ino;
+	int open_flags;			/* UFFD_USER_MODE_ONLY, ... */
+	atomic_int api;			/* 0 before UFFDIO_API, 1 while it runs, 2 done */
+	__u64 features;			/* negotiated; valid once api == 2 */
+	atomic_int released;
+
+	/* Messages waiting to be read: fault slots (queue.c) and events. */
+	atomic_uint npending;
+	atomic_ullong seq;		/* fault order */
+	atomic_flag bell_lock;
+	int bell;			/* a doorbell datagram is queued */
+	atomic_int bell_stale;		/* npending fell to 0 where it could not retract */
+
+	pthread_mutex_t lock;		/* registration and release */
+	struct uu_ctx *next;		/* the registry's list */
+};
+
+/* The context behind an application descriptor (found by the socket's
+ * identity, so dup'd descriptors work), with a reference; NULL if fd is
+ * not one of ours. */
+struct uu_ctx *uu_ctx_get(int fd);
+void uu_ctx_put(struct uu_ctx *c);
+/* Is fd a user-engine descriptor?  (For descriptors uf_open() did not
+ * hand out, such as dups.) */
+int uu_is_user_fd(int fd);
+
+/* Copy from / to the caller's memory without trusting it: -EFAULT, not
+ * SIGSEGV, for a bad pointer (the kernel's copy_from_user/copy_to_user). */
+int uu_copy_in(void *dst, const void *src, size_t len);
+int uu_copy_out(void *dst, const void *src, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Memory: maps, segments, page states (space.c, memtype.c)                  */
+
+/* Per-page state bits. */
+#define PS_MAPPED	0x01	/* the application's view shows the page */
+#define PS_WP		0x02	/* write-protected (UFFDIO_WRITEPROTECT) */
+#define PS_POISON	0x04	/* UFFDIO_POISON: an access raises SIGBUS */
+#define PS_BUSY		0x80	/* an operation on the page is in progress */
+
+/* Per-chunk states: a chunk is PROT_NONE as a whole until first used. */
+#define CS_COVERED	0
+#define CS_BUSY		1
+#define CS_OPEN		2
+
+struct uu_map;
+
+/* What differs per memory type: the seam the kernel has as vm_uffd_ops. */
+struct uu_memops {
+	const char *name;
+	int kind;			/* enum uu_kind */
+	int guards;			/* hides with guard markers (else with mprotect) */
+	/* Hide pages in the application's view / show them.  With guard
+	 * markers, prot is ignored: protection is set apart (uu_page_setwp). */
+	int (*hide)(struct uu_map *m, uintptr_t addr, size_t len);
+	int (*show)(struct uu_map *m, uintptr_t addr, size_t len, int prot);
+};
+
+enum uu_kind {
+	UU_ANON,		/* private anonymous: replaced by an engine memfd */
+	UU_SHMEM,		/* shared anonymous or shared memfd/tmpfs: the file itself */
+	UU_SHMEM_PRIVATE,	/* private mapping of a memfd/tmpfs file */
+	UU_HUGETLB,		/* shared hugetlb */
+	UU_HUGETLB_PRIVATE,	/* private hugetlb */
+};
+
+/* A mapping the engine manages.  Its address range never changes; it lives
+ * until the memory is unmapped through the engine or the process ends. */
+struct uu_map {
+	uintptr_t start, end;
+	size_t page;			/* 4 KiB or the huge page size */
+	unsigned page_shift;
+	const struct uu_memops *ops;
+	int prot;			/* the application's protection */
+	char *alias;			/* the engine's read-write view of the same pages */
+	char *upstream;			/* private file mappings: the original, moved aside */
+	size_t chunk;			/* bytes per lazily opened chunk */
+	unsigned chunk_shift;
+	_Atomic uint8_t *pst;		/* per page */
+	_Atomic uint8_t *cst;		/* per chunk */
+	size_t npages, nchunks;
+	atomic_int wp_count;		/* pages currently write-protected */
+};
+
+/* A piece of a map with one owner and one mode (mode 0: not registered). */
+struct uu_seg {
+	uintptr_t start, end;
+	struct uu_map *map;
+	struct uu_ctx *ctx;
+	unsigned mode;			/* UFFDIO_REGISTER_MODE_* */
+};
+
+/* The published, sorted table of segments (read lock-free). */
+struct uu_table {
+	size_t n;
+	struct uu_seg seg[];
+};
+
+/* Readers (signal-safe): enter, look up, use, leave.  The table, maps and
+ * contexts seen inside stay valid until uu_leave(). */
+unsigned uu_enter(void);
+void uu_leave(unsigned token);
+const struct uu_seg *uu_lookup(uintptr_t addr);
+
+/* Writers (not signal-safe) hold the space lock while building a change. */
+void uu_space_lock(void);
+void uu_space_unlock(void);
+const struct uu_table *uu_table_now(void);
+/* Publish a new table (taking ownership) and free the old one once no
+ * reader can still see it. */
+void uu_table_publish(struct uu_table *t);
+struct uu_table *uu_table_new(size_t n);
+/* Maps are never freed while the process may still fault on them. */
+void uu_map_retire(struct uu_map *m);
+
+static inline size_t uu_pgidx(const struct uu_map *m, uintptr_t addr)
+{
+	return (addr - m->start) >> m->page_shift;
+}
+static inline size_t uu_chidx(const struct uu_map *m, uintptr_t addr)
+{
+	return (addr - m->start) >> m->chunk_shift;
+}
+
+/* Is the page's content in the backing store (page cache)?  1/0. (signal-safe) */
+int uu_present(const struct uu_map *m, uintptr_t addr);
+/* Open a covered chunk: hide the pages not mapped, give the rest the map's
+ * protection (read-only where write-protected).  Spins while another
+ * thread does it.  Signal-safe. */
+int uu_chunk_open(struct uu_map *m, size_t chunk);
+/* Take / release a page's PS_BUSY bit (signal-safe; spins). */
+uint8_t uu_page_lock(struct uu_map *m, size_t pg);
+void uu_page_unlock(struct uu_map *m, size_t pg, uint8_t state);
+/* Make the page visible with its state's protection (caller holds it busy). */
+int uu_page_show(struct uu_map *m, uintptr_t addr, uint8_t state);
+int uu_page_hide(struct uu_map *m, uintptr_t addr);
+/* Apply the page's PS_WP to its protection (caller holds it busy). */
+int uu_page_setwp(struct uu_map *m, uintptr_t addr, uint8_t state);
+int uu_page_prot(const struct uu_map *m, uint8_t state);
+
+/* Build the map for [start, end) of one VMA; see register.c. */
+int uu_map_create(uintptr_t start, uintptr_t end, int kind, size_t page, int prot,
+		  struct uu_map **out);
+const struct uu_memops *uu_memops_of(int kind);
+
+/* ------------------------------------------------------------------------ */
+/* Waiting and waking (queue.c)                                              */
+
+enum uu_slot_state { SLOT_FREE, SLOT_CLAIMED, SLOT_PENDING, SLOT_READ, SLOT_WOKEN };
+enum uu_fault_kind { FK_MISSING = 1, FK_WP = 2, FK_MINOR = 4 };
+
+struct uu_slot {
+	atomic_int state;		/* the futex word */
+	struct uu_ctx *ctx;
+	uintptr_t page;			/* page address, for waking by range */
+	int kind;			/* FK_* */
+	unsigned long long seq;
+	struct uffd_msg msg;
+};
+
+/* Queue a fault and wait until it is woken (signal-safe).  still_needed()
+ * is asked after the slot is visible to wakers: if it says no, the fault
+ * is withdrawn.  Called inside a reader section (token from uu_enter()),
+ * which it leaves before sleeping. */
+void uu_fault_wait(struct uu_ctx *c, uintptr_t page, int kind, const struct uffd_msg *msg,
+		   int (*still_needed)(void *), void *arg, unsigned token);
+/* Take up to n pending faults of c, oldest first. */
+size_t uu_take_faults(struct uu_ctx *c, struct uffd_msg *out, size_t n);
+/* Wake c's waiters on pages in [start, start + len) whose kind is in kinds.
+ * fd: an application descriptor to retract the doorbell through, or -1. */
+void uu_wake(struct uu_ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds);
+/* Bring the doorbell in line with npending (fd as above; -1 can only ring).
+ * uu_bell_sync is signal-safe and must be called with signals blocked;
+ * uu_bell_sync_app blocks them itself. */
+void uu_bell_sync(struct uu_ctx *c, int fd);
+void uu_bell_sync_app(struct uu_ctx *c, int fd);
+int uu_has_waiters(struct uu_ctx *c);
+
+/* ------------------------------------------------------------------------ */
+/* Requests (register.c, fill.c)                                             */
+
+int uu_register(struct uu_ctx *c, struct uffdio_register *a);
+int uu_unregister(struct uu_ctx *c, int fd, struct uffdio_range *a);
+/* Drop every registration of c (release). */
+void uu_unregister_all(struct uu_ctx *c);
+int uu_copy(struct uu_ctx *c, int fd, struct uffdio_copy *a);
+int uu_zeropage(struct uu_ctx *c, int fd, struct uffdio_zeropage *a);
+int uu_continue(struct uu_ctx *c, int fd, struct uffdio_continue *a);
+int uu_poison(struct uu_ctx *c, int fd, struct uffdio_poison *a);
+int uu_move(struct uu_ctx *c, int fd, struct uffdio_move *a);
+int uu_wake_ioctl(struct uu_ctx *c, int fd, struct uffdio_range *a);
+int uu_writeprotect(struct uu_ctx *c, int fd, struct uffdio_writeprotect *a);
+/* The kernel's validate_range(): 0 or -EINVAL. */
+int uu_validate_range(__u64 start, __u64 len);
+
+/* ------------------------------------------------------------------------ */
+/* The trap (trap.c)                                                         */
+
+/* Make sure our SIGSEGV handler is first in line (chaining to whatever the
+ * program installed).  Called at open and at registration. */
+int uu_trap_install(void);
+/* Raise SIGBUS with BUS_ADRERR at addr on this thread (signal-safe). */
+void uu_raise_sigbus(void *addr);
+
+/* Block every signal on this thread while a lock a fault path also takes is
+ * held (so a signal handler touching registered memory cannot deadlock). */
+void uu_signals_block(sigset_t *old);
+void uu_signals_restore(const sigset_t *old);
+
+#endif /* UF_USER_H */
