@@ -230,7 +230,10 @@ int main(int argc, char **argv)
 	printf("file: %d MiB, %zu pages of %zu bytes, mapped as anonymous memory, nothing read yet\n",
 	       FILE_MIB, pages, page);
 
-	/* The program runs: a quarter of its pages get loaded, no more. */
+	/* The program runs: a quarter of its pages get loaded, no more.  (Were
+	 * load_page() to fail, the handler would end and these threads would
+	 * wait in their faults until the context is released: a real loader
+	 * watches uf_handler_running() instead of joining blindly.) */
 	struct toucher t[TOUCHERS];
 	size_t wrong = 0, want = 0;
 	for (unsigned i = 0; i < TOUCHERS; i++) {

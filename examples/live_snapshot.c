@@ -51,7 +51,7 @@ struct program {
 	 * for comparison, nothing may write meanwhile. */
 	pthread_rwlock_t world;
 	atomic_int stop;
-	atomic_int protected_;		/* the snapshot instant has passed */
+	atomic_int instant_passed;	/* the snapshot instant has passed */
 	atomic_ulong writes_after;	/* writes made after that instant */
 };
 
@@ -137,7 +137,7 @@ static void *write_forever(void *arg)
 		x ^= x << 13;		/* xorshift: a cheap random place */
 		x ^= x >> 7;
 		x ^= x << 17;
-		int late = atomic_load_explicit(&p->protected_, memory_order_relaxed);
+		int late = atomic_load_explicit(&p->instant_passed, memory_order_relaxed);
 		pthread_rwlock_rdlock(&p->world);
 		p->mem[x % words] = w->id << 56 | ++n;	/* may stop in a WP fault */
 		pthread_rwlock_unlock(&p->world);
@@ -247,18 +247,18 @@ int main(int argc, char **argv)
 	pthread_rwlock_wrlock(&p.world);
 	memcpy(expected, p.mem, p.len);
 	r = uf_writeprotect(fd, p.mem, p.len, UFFDIO_WRITEPROTECT_MODE_WP);
-	atomic_store(&p.protected_, 1);
+	atomic_store(&p.instant_passed, 1);
 	pthread_rwlock_unlock(&p.world);
 	if (r < 0)
 		finish(1, "UFFDIO_WRITEPROTECT: %s", strerror(-r));
 
 	r = take_snapshot(&s);
+	if (r < 0)	/* now, before writers still waiting on a protected page are joined */
+		finish(1, "snapshot: %s", strerror(-r));
 	nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);	/* the program goes on */
 	atomic_store(&p.stop, 1);
 	for (unsigned i = 0; i < WRITERS; i++)
 		pthread_join(w[i].tid, NULL);
-	if (r < 0)
-		finish(1, "snapshot: %s", strerror(-r));
 
 	size_t changed = 0;
 	for (size_t i = 0; i < PAGES; i++)
