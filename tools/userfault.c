@@ -7,6 +7,7 @@
  */
 #include <string.h>
 #include "cli.h"
+#include "bench.h"
 
 struct command {
 	const char *name;
@@ -17,6 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{ "probe", cmd_probe, "explain what works here: engines, permissions, features, memory types" },
 	{ "demo", cmd_demo, "serve a region's faults lazily from an image on each engine, verify it" },
+	{ "bench", cmd_bench, "fault round trips on both engines side by side, against this machine's floor" },
 };
 
 static void help(FILE *f)
@@ -37,7 +39,7 @@ static void help(FILE *f)
 		"\n"
 		"exit status:\n"
 		"  0  success\n"
-		"  1  the operation ran and failed (e.g. demo verification failed)\n"
+		"  1  the operation ran and failed (e.g. demo verification failed, a bench row failed)\n"
 		"  2  usage error (unknown command or option, bad value)\n"
 		"  3  nothing usable (e.g. demo found no engine that works here)\n",
 		"help CMD");
