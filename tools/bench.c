@@ -55,7 +55,9 @@ static void help(void)
 	       "sees it), faults per second, and the user engine's median over the\n"
 	       "kernel's.  A row an engine does not support says \"n/a\" and why; an engine\n"
 	       "that cannot be opened here is named once, with the reason, and the other\n"
-	       "runs alone.  Every faulted page is checked afterwards.\n"
+	       "runs alone.  Every faulted page is checked afterwards.  A row on one\n"
+	       "engine stops after %d s (%d s with --quick; marked *), and is reported\n"
+	       "failed if no fault completes for %d s (%d s).\n"
 	       "\n"
 	       "options:\n"
 	       "  --quick          a small run, in seconds (%d faults per row)\n"
@@ -75,7 +77,8 @@ static void help(void)
 	       "\n"
 	       "exit status: 0 every row that ran checked out, 1 a row failed (error or wrong\n"
 	       "content), 2 usage error, 3 no engine could be opened (the floor is still\n"
-	       "reported).\n", QUICK_FAULTS, FULL_FAULTS, BIG_DIVISOR);
+	       "reported).\n", FULL_CELL_S, QUICK_CELL_S, FULL_STALL_S, QUICK_STALL_S, QUICK_FAULTS,
+	       FULL_FAULTS, BIG_DIVISOR);
 }
 
 struct parsed {
