@@ -117,7 +117,8 @@ UF_EXPORT int uf_open(int flags, const struct uf_open_opts *opts)
 		/* The kernel's where it works; the user engine where it is
 		 * refused or missing. */
 		fd = open_kernel(flags, opts);
-		if (fd >= 0 || fd == -EINVAL || fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM)
+		if (fd >= 0 || fd == -EINVAL || fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM ||
+		    (opts && (opts->no_fallback & UF_FALLBACK_USER_ENGINE)))
 			break;
 		return open_user(flags, opts);
 	case UF_ENGINE_KERNEL:

@@ -173,7 +173,7 @@ static void test_copy_partial(const struct t_env *env)
 	const size_t pg = env->page;
 	int fd = f_uffd(env, F_MODE_M, 0);
 	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
-	char *src = t_buffer(3 * pg, 15), *mid = t_buffer(pg, 16);
+	char *src = t_buffer(4 * pg, 15), *mid = t_buffer(pg, 16);
 	__s64 f = 0;
 	T_OK(raw_copy(fd, r.addr + pg, mid, pg, 0, &f));
 

@@ -208,6 +208,13 @@ int uf__user_open(int flags, char *why, size_t why_len)
 		return -e;
 	}
 	int app = sv[0], eng = sv[1];
+	/* A userfaultfd is never writable: fill the application end's send
+	 * buffer (shrunk to the minimum) so POLLOUT never shows. */
+	int small = 1;
+	setsockopt(app, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	static const char filler[2048];
+	while (send(app, filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+		;
 	if (!(flags & O_CLOEXEC))
 		fcntl(app, F_SETFD, 0);
 	if (flags & O_NONBLOCK)
@@ -399,14 +406,17 @@ static void put_on_cancel(void *c)
 	uu_ctx_put(c);
 }
 
-/* Blocking read: sleep on the doorbell.  A signal restarts the wait;
- * poll() is a cancellation point, so this read is one too. */
-static void wait_bell(struct uu_ctx *c, int fd)
+/* Blocking read: sleep until the doorbell rings, without taking it.  recv()
+ * follows the signal's SA_RESTART as the kernel's read does (EINTR
+ * without it) and is a cancellation point, so this read is one too. */
+static int wait_bell(struct uu_ctx *c, int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char b;
+	ssize_t n;
 	pthread_cleanup_push(put_on_cancel, c);
-	(void)poll(&p, 1, -1);
+	n = recv(fd, &b, 1, MSG_PEEK);
 	pthread_cleanup_pop(0);
+	return n < 0 ? -errno : 0;
 }
 
 static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
@@ -438,7 +448,11 @@ static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
 			r = -EAGAIN;
 			break;
 		}
-		wait_bell(c, fd);
+		int w = wait_bell(c, fd);
+		if (w < 0 && w != -EAGAIN) {
+			r = w;
+			break;
+		}
 	}
 out:
 	uu_ctx_put(c);

@@ -9,6 +9,7 @@
  * view, and only then shown, in one system call.  A page's busy bit keeps
  * two operations on one page apart.
  */
+#include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -343,8 +344,12 @@ int uu_move(struct uu_ctx *c, int fd, struct uffdio_move *user)
 	int ours = 0;
 	if (a.src < a.dst + a.len && a.dst < a.src + a.len)
 		res = -EINVAL;
-	else if ((res = find_dst(a.dst, a.len, &dseg)) < 0)
-		;
+	else if (find_dst(a.dst, a.len, &dseg) < 0) {
+		/* No memory there at all: ENOENT; memory not ours: EINVAL. */
+		unsigned char v;
+		res = mincore((void *)(uintptr_t)a.dst, 4096, &v) < 0 && errno == ENOMEM ? -ENOENT
+											: -EINVAL;
+	}
 	else if (dseg.ctx != c || dseg.map->ops->kind != UU_ANON)
 		res = -EINVAL;
 	else if ((res = move_src(a.src, a.len, &sseg, &ours)) < 0)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include "user.h"
@@ -84,6 +85,7 @@ struct vma {
 	int kind;		/* enum uu_kind, or -1: not a type userfaultfd serves */
 	int prot;
 	size_t page;
+	unsigned long long ino;
 };
 
 static int prot_of(__u64 f)
@@ -126,6 +128,7 @@ static int vma_at(int maps, uintptr_t addr, struct vma *v)
 	v->end = q.vma_end;
 	v->prot = prot_of(q.vma_flags);
 	v->page = q.vma_page_size ? q.vma_page_size : 4096;
+	v->ino = q.inode;
 	int shared = (q.vma_flags & Q_SHARED) != 0;
 	v->kind = -1;
 	if (v->page != 4096)
@@ -245,6 +248,7 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 	out->memfd = -1;
 	int r = (m->pst && m->cst) ? 0 : -ENOMEM;
 
+	m->ino = v->ino;
 	if (r == 0 && v->kind == UU_SHMEM) {
 		/* A second view of the program's own file. */
 		void *a = mremap((void *)start, 0, len, MREMAP_MAYMOVE);
@@ -261,8 +265,11 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 	} else if (r == 0) {
 		/* Private memory: an engine memfd stands in for it. */
 		int fd = memfd_create("userfault", MFD_CLOEXEC);
-		if (fd < 0 || ftruncate(fd, (off_t)len) < 0)
+		struct stat st;
+		if (fd < 0 || ftruncate(fd, (off_t)len) < 0 || fstat(fd, &st) < 0)
 			r = -errno;
+		else
+			m->ino = st.st_ino;
 		if (r == 0) {
 			void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 			if (a == MAP_FAILED)
@@ -437,6 +444,35 @@ static const struct uu_seg *seg_at(uintptr_t addr, uintptr_t *next)
 /* ------------------------------------------------------------------------ */
 /* Walking a range                                                          */
 
+
+/* A map whose memory the program unmapped behind the engine's back (with
+ * munmap(2) rather than uf_munmap()) is stale: the address may now hold
+ * other memory.  Is m still in place? */
+static int map_alive(int maps, const struct uu_map *m)
+{
+	struct vma v;
+	if (vma_at(maps, m->start, &v) < 0)
+		return 0;
+	return v.start <= m->start && v.ino == m->ino;
+}
+
+/* Forget a stale map: a table without its segments, then free it. */
+static int drop_map(struct uu_map *m)
+{
+	const struct uu_table *t = uu_table_now();
+	struct uu_table *n = uu_table_new(t->n);
+	if (!n)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->seg[i].map != m)
+			n->seg[k++] = t->seg[i];
+	n->n = k;
+	uu_table_publish(n);	/* no reader can see m after this */
+	uu_map_retire(m);
+	return 0;
+}
+
 /* A piece of the range: either engine memory (seg) or a plain VMA. */
 struct piece {
 	uintptr_t start, end;
@@ -457,6 +493,12 @@ static int walk(uintptr_t start, uintptr_t end, int (*fn)(struct piece *, void *
 		struct piece p = { 0 };
 		uintptr_t next;
 		const struct uu_seg *s = seg_at(pos, &next);
+		if (s && !map_alive(maps, s->map)) {
+			r = drop_map(s->map);
+			if (r < 0)
+				break;
+			continue;
+		}
 		if (s) {
 			p.start = pos;
 			p.end = s->map->end < end ? s->map->end : end;

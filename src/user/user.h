@@ -40,11 +40,14 @@ extern const struct uf__engine uf__user_engine;
 /* uf_open() for the user engine.  why: one line when it cannot. */
 int uf__user_open(int flags, char *why, size_t why_len);
 
-/* Features this build implements (what UFFDIO_API reports). */
+/* Features this build implements (what UFFDIO_API reports).  hugetlb is
+ * not served (no MISSING_HUGETLBFS/MINOR_HUGETLBFS), so WP_HUGETLBFS_SHMEM
+ * speaks for shmem alone. */
 #define UU_FEATURES (UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_MISSING_SHMEM |	\
 		     UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID |			\
 		     UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_EXACT_ADDRESS |		\
-		     UFFD_FEATURE_POISON | UFFD_FEATURE_MOVE)
+		     UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_UNPOPULATED |	\
+		     UFFD_FEATURE_POISON | UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_MOVE)
 
 /* ------------------------------------------------------------------------ */
 /* Contexts (context.c)                                                      */
@@ -135,6 +138,7 @@ struct uu_map {
 	_Atomic uint8_t *cst;		/* per chunk */
 	size_t npages, nchunks;
 	atomic_int wp_count;		/* pages currently write-protected */
+	unsigned long long ino;		/* the file the program's view maps */
 };
 
 /* A piece of a map with one owner and one mode (mode 0: not registered). */
