@@ -148,7 +148,7 @@ UF_EXPORT int uf_ioctl(int fd, unsigned long request, void *arg)
 	if (ioctl(fd, request, arg) == 0)
 		return 0;
 	int err = uf__neg_errno();
-	if (err == -ENOTTY && uu_is_user_fd(fd))
+	if (err == -ENOTTY && uf__is_user_fd(fd))
 		return uf__user_engine.ioctl(fd, request, arg);
 	return err;
 }
@@ -156,7 +156,7 @@ UF_EXPORT int uf_ioctl(int fd, unsigned long request, void *arg)
 UF_EXPORT ssize_t uf_read(int fd, struct uffd_msg *msgs, size_t n)
 {
 	const struct uf__engine *e = uf__fd_engine(fd);
-	if (!e && uu_is_user_fd(fd))
+	if (!e && uf__is_user_fd(fd))
 		e = &uf__user_engine;
 	return (e ? e : &uf__kernel_engine)->read(fd, msgs, n);
 }
@@ -164,7 +164,7 @@ UF_EXPORT ssize_t uf_read(int fd, struct uffd_msg *msgs, size_t n)
 UF_EXPORT int uf_close(int fd)
 {
 	const struct uf__engine *e = uf__fd_engine(fd);
-	if (!e && uu_is_user_fd(fd))
+	if (!e && uf__is_user_fd(fd))
 		e = &uf__user_engine;
 	uf__fd_clear(fd);
 	return (e ? e : &uf__kernel_engine)->close(fd);
@@ -204,7 +204,7 @@ UF_EXPORT int uf_engine(int fd)
 	int k = is_kernel_uffd(fd);
 	if (k < 0)
 		return k;
-	if (!k && uu_is_user_fd(fd))
+	if (!k && uf__is_user_fd(fd))
 		return UF_ENGINE_USER;
 	return k ? UF_ENGINE_KERNEL : -EINVAL;
 }

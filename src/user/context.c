@@ -24,8 +24,11 @@
 #include <linux/capability.h>
 #include "user.h"
 
+/* A list read without locks (inside a reader section, see space.c) and
+ * changed under registry_lock; an unlinked context is freed only after the
+ * readers that might have seen it have left. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct uu_ctx *registry;
+static _Atomic(struct uf__ctx *) registry;
 static atomic_int ncontexts;
 
 /* The reaper thread watches every engine end for POLLHUP. */
@@ -33,7 +36,7 @@ static pthread_t reaper;
 static int reaper_running;
 static int reaper_kick = -1;		/* eventfd: the set of contexts changed */
 
-static void release(struct uu_ctx *c);
+static void release(struct uf__ctx *c);
 
 /* ------------------------------------------------------------------------ */
 /* Registry                                                                 */
@@ -50,23 +53,23 @@ static int identity(int fd, dev_t *dev, ino_t *ino)
 	return 0;
 }
 
-struct uu_ctx *uu_ctx_get(int fd)
+struct uf__ctx *uf__ctx_get(int fd)
 {
 	dev_t dev;
 	ino_t ino;
 	if (atomic_load(&ncontexts) == 0 || identity(fd, &dev, &ino) < 0)
 		return NULL;
-	pthread_mutex_lock(&registry_lock);
-	struct uu_ctx *c = registry;
+	unsigned tok = uf__enter();
+	struct uf__ctx *c = atomic_load(&registry);
 	while (c && !(c->ino == ino && c->dev == dev))
-		c = c->next;
+		c = atomic_load(&c->next);
 	if (c)
 		atomic_fetch_add(&c->refs, 1);
-	pthread_mutex_unlock(&registry_lock);
+	uf__leave(tok);
 	return c;
 }
 
-void uu_ctx_put(struct uu_ctx *c)
+void uf__ctx_put(struct uf__ctx *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) == 1) {
 		pthread_mutex_destroy(&c->lock);
@@ -74,30 +77,31 @@ void uu_ctx_put(struct uu_ctx *c)
 	}
 }
 
-int uu_is_user_fd(int fd)
+int uf__is_user_fd(int fd)
 {
-	struct uu_ctx *c = uu_ctx_get(fd);
+	struct uf__ctx *c = uf__ctx_get(fd);
 	if (c)
-		uu_ctx_put(c);
+		uf__ctx_put(c);
 	return c != NULL;
 }
 
-static void registry_remove(struct uu_ctx *c)
+static void registry_remove(struct uf__ctx *c)
 {
 	pthread_mutex_lock(&registry_lock);
-	for (struct uu_ctx **p = &registry; *p; p = &(*p)->next)
-		if (*p == c) {
-			*p = c->next;
+	for (_Atomic(struct uf__ctx *) *p = &registry; atomic_load(p); p = &atomic_load(p)->next)
+		if (atomic_load(p) == c) {
+			atomic_store(p, atomic_load(&c->next));
 			atomic_fetch_sub(&ncontexts, 1);
 			break;
 		}
 	pthread_mutex_unlock(&registry_lock);
+	uf__synchronize();
 }
 
 /* ------------------------------------------------------------------------ */
 /* Release                                                                  */
 
-static void release(struct uu_ctx *c)
+static void release(struct uf__ctx *c)
 {
 	if (atomic_exchange(&c->released, 1))
 		return;
@@ -105,24 +109,24 @@ static void release(struct uu_ctx *c)
 	 * drained, no faulting thread can still be queueing on c, so the wake
 	 * below reaches every waiter. */
 	pthread_mutex_lock(&c->lock);
-	uu_unregister_all(c);
+	uf__unregister_all(c);
 	pthread_mutex_unlock(&c->lock);
-	uu_wake(c, -1, 0, UINTPTR_MAX, FK_MISSING | FK_WP | FK_MINOR);
+	uf__wake(c, -1, 0, UINTPTR_MAX, FK_MISSING | FK_WP | FK_MINOR);
 	registry_remove(c);
 	close(c->efd);
-	uu_ctx_put(c);		/* the registry's reference */
+	uf__ctx_put(c);		/* the registry's reference */
 }
 
 static void *reaper_main(void *arg)
 {
 	(void)arg;
 	struct pollfd *pfd = NULL;
-	struct uu_ctx **ctx = NULL;
+	struct uf__ctx **ctx = NULL;
 	size_t cap = 0;
 	for (;;) {
 		pthread_mutex_lock(&registry_lock);
 		size_t n = 1;
-		for (struct uu_ctx *c = registry; c; c = c->next)
+		for (struct uf__ctx *c = atomic_load(&registry); c; c = atomic_load(&c->next))
 			n++;
 		if (n > cap) {
 			cap = n * 2;
@@ -133,7 +137,7 @@ static void *reaper_main(void *arg)
 		}
 		pfd[0] = (struct pollfd){ .fd = reaper_kick, .events = POLLIN };
 		n = 1;
-		for (struct uu_ctx *c = registry; c; c = c->next) {
+		for (struct uf__ctx *c = atomic_load(&registry); c; c = atomic_load(&c->next)) {
 			atomic_fetch_add(&c->refs, 1);
 			ctx[n] = c;
 			pfd[n++] = (struct pollfd){ .fd = c->efd, .events = 0 };
@@ -148,7 +152,7 @@ static void *reaper_main(void *arg)
 		for (size_t i = 1; i < n; i++) {
 			if (r > 0 && (pfd[i].revents & (POLLHUP | POLLERR)))
 				release(ctx[i]);
-			uu_ctx_put(ctx[i]);
+			uf__ctx_put(ctx[i]);
 		}
 	}
 	return NULL;
@@ -220,10 +224,10 @@ int uf__user_open(int flags, char *why, size_t why_len)
 	if (flags & O_NONBLOCK)
 		fcntl(app, F_SETFL, O_NONBLOCK);
 
-	struct uu_ctx *c = calloc(1, sizeof(*c));
+	struct uf__ctx *c = calloc(1, sizeof(*c));
 	int r = c ? identity(app, &c->dev, &c->ino) : -ENOMEM;
 	if (r == 0)
-		r = uu_trap_install();
+		r = uf__trap_install();
 	if (r < 0) {
 		if (why && why_len)
 			snprintf(why, why_len, "user engine: %s", strerror(-r));
@@ -241,8 +245,8 @@ int uf__user_open(int flags, char *why, size_t why_len)
 	pthread_mutex_lock(&registry_lock);
 	r = start_reaper();
 	if (r == 0) {
-		c->next = registry;
-		registry = c;
+		atomic_store(&c->next, atomic_load(&registry));
+		atomic_store(&registry, c);
 		atomic_fetch_add(&ncontexts, 1);
 	}
 	pthread_mutex_unlock(&registry_lock);
@@ -271,22 +275,22 @@ static int has_cap_sys_ptrace(void)
 	return (d[CAP_SYS_PTRACE / 32].effective >> (CAP_SYS_PTRACE % 32)) & 1;
 }
 
-int uu_copy_in(void *dst, const void *src, size_t len)
+int uf__copy_in(void *dst, const void *src, size_t len)
 {
 	struct iovec l = { dst, len }, r = { (void *)src, len };
 	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
-int uu_copy_out(void *dst, const void *src, size_t len)
+int uf__copy_out(void *dst, const void *src, size_t len)
 {
 	struct iovec l = { (void *)src, len }, r = { dst, len };
 	return process_vm_writev(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
-static int api(struct uu_ctx *c, struct uffdio_api *user)
+static int api(struct uf__ctx *c, struct uffdio_api *user)
 {
 	struct uffdio_api a;
-	if (uu_copy_in(&a, user, sizeof(a)) < 0)
+	if (uf__copy_in(&a, user, sizeof(a)) < 0)
 		return -EFAULT;
 	__u64 want = a.features;
 	int err;
@@ -306,7 +310,7 @@ static int api(struct uu_ctx *c, struct uffdio_api *user)
 	}
 	a.features = UU_FEATURES;
 	a.ioctls = UFFD_API_IOCTLS;
-	if (uu_copy_out(user, &a, sizeof(a)) < 0)
+	if (uf__copy_out(user, &a, sizeof(a)) < 0)
 		return -EFAULT;
 	int exp = 0;
 	if (!atomic_compare_exchange_strong(&c->api, &exp, 1)) {
@@ -318,7 +322,7 @@ static int api(struct uu_ctx *c, struct uffdio_api *user)
 	return 0;
 fail:
 	memset(&a, 0, sizeof(a));
-	if (uu_copy_out(user, &a, sizeof(a)) < 0)
+	if (uf__copy_out(user, &a, sizeof(a)) < 0)
 		return -EFAULT;
 	return err;
 }
@@ -329,12 +333,12 @@ fail:
 /* The request's argument, copied in; EFAULT for a bad pointer. */
 #define ARG(type, name)							\
 	type name;							\
-	if (uu_copy_in(&name, arg, sizeof(name)) < 0) {			\
+	if (uf__copy_in(&name, arg, sizeof(name)) < 0) {			\
 		r = -EFAULT;						\
 		break;							\
 	}
 
-static int dispatch(struct uu_ctx *c, int fd, unsigned long request, void *arg)
+static int dispatch(struct uf__ctx *c, int fd, unsigned long request, void *arg)
 {
 	int r;
 	if (request != UFFDIO_API && atomic_load(&c->api) != 2)
@@ -344,43 +348,43 @@ static int dispatch(struct uu_ctx *c, int fd, unsigned long request, void *arg)
 		return api(c, arg);
 	case UFFDIO_REGISTER: {
 		ARG(struct uffdio_register, a);
-		r = uu_register(c, &a);
-		if (r == 0 && uu_copy_out(&((struct uffdio_register *)arg)->ioctls, &a.ioctls,
+		r = uf__register(c, &a);
+		if (r == 0 && uf__copy_out(&((struct uffdio_register *)arg)->ioctls, &a.ioctls,
 				       sizeof(a.ioctls)) < 0)
 			r = -EFAULT;
 		break;
 	}
 	case UFFDIO_UNREGISTER: {
 		ARG(struct uffdio_range, a);
-		r = uu_unregister(c, fd, &a);
+		r = uf__unregister(c, fd, &a);
 		break;
 	}
 	case UFFDIO_WAKE: {
 		ARG(struct uffdio_range, a);
-		r = uu_wake_ioctl(c, fd, &a);
+		r = uf__wake_ioctl(c, fd, &a);
 		break;
 	}
 	case UFFDIO_WRITEPROTECT: {
 		ARG(struct uffdio_writeprotect, a);
-		r = uu_writeprotect(c, fd, &a);
+		r = uf__writeprotect(c, fd, &a);
 		break;
 	}
 	/* The fills write their result field themselves (it may be written
 	 * even when the rest of the argument is bad). */
 	case UFFDIO_COPY:
-		r = uu_copy(c, fd, arg);
+		r = uf__copy(c, fd, arg);
 		break;
 	case UFFDIO_ZEROPAGE:
-		r = uu_zeropage(c, fd, arg);
+		r = uf__zeropage(c, fd, arg);
 		break;
 	case UFFDIO_CONTINUE:
-		r = uu_continue(c, fd, arg);
+		r = uf__continue(c, fd, arg);
 		break;
 	case UFFDIO_POISON:
-		r = uu_poison(c, fd, arg);
+		r = uf__poison(c, fd, arg);
 		break;
 	case UFFDIO_MOVE:
-		r = uu_move(c, fd, arg);
+		r = uf__move(c, fd, arg);
 		break;
 	default:
 		r = -EINVAL;
@@ -390,26 +394,26 @@ static int dispatch(struct uu_ctx *c, int fd, unsigned long request, void *arg)
 
 static int user_ioctl(int fd, unsigned long request, void *arg)
 {
-	struct uu_ctx *c = uu_ctx_get(fd);
+	struct uf__ctx *c = uf__ctx_get(fd);
 	if (!c)
 		/* Not (or no longer) ours: the number may have been reused. */
 		return ioctl(fd, request, arg) < 0 ? uf__neg_errno() : 0;
 	int r = dispatch(c, fd, request, arg);
 	if (atomic_load(&c->bell_stale))
-		uu_bell_sync_app(c, fd);
-	uu_ctx_put(c);
+		uf__bell_sync_app(c, fd);
+	uf__ctx_put(c);
 	return r;
 }
 
 static void put_on_cancel(void *c)
 {
-	uu_ctx_put(c);
+	uf__ctx_put(c);
 }
 
 /* Blocking read: sleep until the doorbell rings, without taking it.  recv()
  * follows the signal's SA_RESTART as the kernel's read does (EINTR
  * without it) and is a cancellation point, so this read is one too. */
-static int wait_bell(struct uu_ctx *c, int fd)
+static int wait_bell(struct uf__ctx *c, int fd)
 {
 	char b;
 	ssize_t n;
@@ -421,7 +425,7 @@ static int wait_bell(struct uu_ctx *c, int fd)
 
 static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
 {
-	struct uu_ctx *c = uu_ctx_get(fd);
+	struct uf__ctx *c = uf__ctx_get(fd);
 	if (!c)
 		return -EBADF;
 	ssize_t r;
@@ -432,9 +436,9 @@ static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
 	if (n > 4096)
 		n = 4096;
 	for (;;) {
-		size_t k = uu_take_faults(c, msgs, n);
+		size_t k = uf__take_faults(c, msgs, n);
 		if (k || atomic_load(&c->bell_stale))
-			uu_bell_sync_app(c, fd);
+			uf__bell_sync_app(c, fd);
 		if (k) {
 			r = (ssize_t)k;
 			break;
@@ -455,13 +459,13 @@ static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
 		}
 	}
 out:
-	uu_ctx_put(c);
+	uf__ctx_put(c);
 	return r;
 }
 
 static int user_close(int fd)
 {
-	struct uu_ctx *c = uu_ctx_get(fd);
+	struct uf__ctx *c = uf__ctx_get(fd);
 	int r = close(fd) < 0 ? uf__neg_errno() : 0;
 	if (c) {
 		/* If that was the last copy, release now rather than when the
@@ -469,7 +473,7 @@ static int user_close(int fd)
 		struct pollfd p = { .fd = c->efd, .events = 0 };
 		if (!atomic_load(&c->released) && poll(&p, 1, 0) > 0 && (p.revents & POLLHUP))
 			release(c);
-		uu_ctx_put(c);
+		uf__ctx_put(c);
 	}
 	return r;
 }

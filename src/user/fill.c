@@ -29,22 +29,22 @@ enum op { OP_COPY, OP_ZEROPAGE, OP_CONTINUE, OP_POISON };
 static int validate_src(__u64 start, __u64 len)
 {
 	/* Same limits as a destination, without the start's alignment. */
-	return uu_validate_range(start & ~(__u64)4095, len);
+	return uf__validate_range(start & ~(__u64)4095, len);
 }
 
 /* The destination [dst, dst + len): one registered segment run (same map,
  * owner and mode), as the kernel wants one registered VMA.  -ENOENT if not. */
-static int find_dst(uintptr_t dst, size_t len, struct uu_seg *out)
+static int find_dst(uintptr_t dst, size_t len, struct uf__seg *out)
 {
-	unsigned tok = uu_enter();
+	unsigned tok = uf__enter();
 	int r = -ENOENT;
-	const struct uu_seg *s = uu_lookup(dst);
+	const struct uf__seg *s = uf__lookup(dst);
 	if (s && s->ctx) {
 		*out = *s;
 		uintptr_t end = dst + len;
 		r = 0;
 		while (out->end < end) {
-			const struct uu_seg *n = uu_lookup(out->end);
+			const struct uf__seg *n = uf__lookup(out->end);
 			if (!n || n->map != s->map || n->ctx != s->ctx || n->mode != s->mode) {
 				r = -ENOENT;
 				break;
@@ -52,15 +52,15 @@ static int find_dst(uintptr_t dst, size_t len, struct uu_seg *out)
 			out->end = n->end;
 		}
 	}
-	uu_leave(tok);
+	uf__leave(tok);
 	return r;
 }
 
 static int src_is_ours(uintptr_t src)
 {
-	unsigned tok = uu_enter();
-	int ours = uu_lookup(src) != NULL;
-	uu_leave(tok);
+	unsigned tok = uf__enter();
+	int ours = uf__lookup(src) != NULL;
+	uf__leave(tok);
 	return ours;
 }
 
@@ -79,7 +79,7 @@ static int read_src(void *to, uintptr_t src, size_t len)
 
 /* For a private file mapping: bring the original's page (the file's page
  * cache, as the program saw it) into the engine's copy.  1 if there was one. */
-static int pull_upstream(struct uu_map *m, uintptr_t a)
+static int pull_upstream(struct uf__map *m, uintptr_t a)
 {
 	if (!m->upstream)
 		return 0;
@@ -91,7 +91,7 @@ static int pull_upstream(struct uu_map *m, uintptr_t a)
 	return 1;
 }
 
-static void set_wp_bit(struct uu_map *m, uint8_t *st, int on)
+static void set_wp_bit(struct uf__map *m, uint8_t *st, int on)
 {
 	if (on && !(*st & PS_WP)) {
 		*st |= PS_WP;
@@ -103,7 +103,7 @@ static void set_wp_bit(struct uu_map *m, uint8_t *st, int on)
 }
 
 /* One page of a fill; the caller holds the page busy (state *st). */
-static int fill_page(struct uu_map *m, uintptr_t a, enum op op, uintptr_t src, int wp, uint8_t *st)
+static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, int wp, uint8_t *st)
 {
 	size_t off = a - m->start;
 	if (op == OP_POISON) {
@@ -114,7 +114,7 @@ static int fill_page(struct uu_map *m, uintptr_t a, enum op op, uintptr_t src, i
 	}
 	if (*st & PS_MAPPED)
 		return -EEXIST;
-	int present = uu_present(m, a);
+	int present = uf__present(m, a);
 	switch (op) {
 	case OP_COPY:
 		if (present && !(*st & PS_POISON))
@@ -140,19 +140,19 @@ static int fill_page(struct uu_map *m, uintptr_t a, enum op op, uintptr_t src, i
 	*st = (uint8_t)((*st | PS_MAPPED) & ~PS_POISON);
 	if (wp) {
 		set_wp_bit(m, st, 1);
-		uu_page_setwp(m, a, *st);	/* read-only before it is seen */
+		uf__page_setwp(m, a, *st);	/* read-only before it is seen */
 	}
-	uu_page_show(m, a, *st);
+	uf__page_show(m, a, *st);
 	return 0;
 }
 
 static long long fill(uintptr_t dst, size_t len, enum op op, uintptr_t src, int wp)
 {
-	struct uu_seg seg;
+	struct uf__seg seg;
 	int r = find_dst(dst, len, &seg);
 	if (r < 0)
 		return r;
-	struct uu_map *m = seg.map;
+	struct uf__map *m = seg.map;
 	int kind = m->ops->kind;
 	if (wp && !(seg.mode & UFFDIO_REGISTER_MODE_WP))
 		return -EINVAL;
@@ -160,10 +160,10 @@ static long long fill(uintptr_t dst, size_t len, enum op op, uintptr_t src, int 
 		return -EINVAL;
 	long long done = 0;
 	for (uintptr_t a = dst; a < dst + len; a += m->page) {
-		size_t pg = uu_pgidx(m, a);
-		uint8_t st = uu_page_lock(m, pg);
+		size_t pg = uf__pgidx(m, a);
+		uint8_t st = uf__page_lock(m, pg);
 		r = fill_page(m, a, op, src + (a - dst), wp, &st);
-		uu_page_unlock(m, pg, st);
+		uf__page_unlock(m, pg, st);
 		if (r < 0)
 			break;
 		done += (long long)m->page;
@@ -173,27 +173,27 @@ static long long fill(uintptr_t dst, size_t len, enum op op, uintptr_t src, int 
 
 /* The tail common to the fills: write the result field, wake, and turn a
  * short count into EAGAIN. */
-static int finish(struct uu_ctx *c, int fd, __s64 *field, long long res, uintptr_t start,
+static int finish(struct uf__ctx *c, int fd, __s64 *field, long long res, uintptr_t start,
 		  size_t len, int dontwake)
 {
 	__s64 v = res;
-	if (uu_copy_out(field, &v, sizeof(v)) < 0)
+	if (uf__copy_out(field, &v, sizeof(v)) < 0)
 		return -EFAULT;
 	if (res < 0)
 		return (int)res;
 	if (!dontwake)
-		uu_wake(c, fd, start, (uintptr_t)res, ALL_KINDS);
+		uf__wake(c, fd, start, (uintptr_t)res, ALL_KINDS);
 	return (size_t)res == len ? 0 : -EAGAIN;
 }
 
-int uu_copy(struct uu_ctx *c, int fd, struct uffdio_copy *user)
+int uf__copy(struct uf__ctx *c, int fd, struct uffdio_copy *user)
 {
 	struct uffdio_copy a;
-	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.copy)) < 0)
+	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.copy)) < 0)
 		return -EFAULT;
 	int r = validate_src(a.src, a.len);
 	if (r == 0)
-		r = uu_validate_range(a.dst, a.len);
+		r = uf__validate_range(a.dst, a.len);
 	if (r)
 		return r;
 	if (a.mode & ~(__u64)(UFFDIO_COPY_MODE_DONTWAKE | UFFDIO_COPY_MODE_WP))
@@ -202,12 +202,12 @@ int uu_copy(struct uu_ctx *c, int fd, struct uffdio_copy *user)
 	return finish(c, fd, &user->copy, res, a.dst, a.len, a.mode & UFFDIO_COPY_MODE_DONTWAKE);
 }
 
-int uu_zeropage(struct uu_ctx *c, int fd, struct uffdio_zeropage *user)
+int uf__zeropage(struct uf__ctx *c, int fd, struct uffdio_zeropage *user)
 {
 	struct uffdio_zeropage a;
-	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.zeropage)) < 0)
+	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.zeropage)) < 0)
 		return -EFAULT;
-	int r = uu_validate_range(a.range.start, a.range.len);
+	int r = uf__validate_range(a.range.start, a.range.len);
 	if (r)
 		return r;
 	if (a.mode & ~(__u64)UFFDIO_ZEROPAGE_MODE_DONTWAKE)
@@ -217,12 +217,12 @@ int uu_zeropage(struct uu_ctx *c, int fd, struct uffdio_zeropage *user)
 		      a.mode & UFFDIO_ZEROPAGE_MODE_DONTWAKE);
 }
 
-int uu_continue(struct uu_ctx *c, int fd, struct uffdio_continue *user)
+int uf__continue(struct uf__ctx *c, int fd, struct uffdio_continue *user)
 {
 	struct uffdio_continue a;
-	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.mapped)) < 0)
+	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.mapped)) < 0)
 		return -EFAULT;
-	int r = uu_validate_range(a.range.start, a.range.len);
+	int r = uf__validate_range(a.range.start, a.range.len);
 	if (r)
 		return r;
 	if (a.mode & ~(__u64)(UFFDIO_CONTINUE_MODE_DONTWAKE | UFFDIO_CONTINUE_MODE_WP))
@@ -233,12 +233,12 @@ int uu_continue(struct uu_ctx *c, int fd, struct uffdio_continue *user)
 		      a.mode & UFFDIO_CONTINUE_MODE_DONTWAKE);
 }
 
-int uu_poison(struct uu_ctx *c, int fd, struct uffdio_poison *user)
+int uf__poison(struct uf__ctx *c, int fd, struct uffdio_poison *user)
 {
 	struct uffdio_poison a;
-	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.updated)) < 0)
+	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.updated)) < 0)
 		return -EFAULT;
-	int r = uu_validate_range(a.range.start, a.range.len);
+	int r = uf__validate_range(a.range.start, a.range.len);
 	if (r)
 		return r;
 	if (a.mode & ~(__u64)UFFDIO_POISON_MODE_DONTWAKE)
@@ -252,7 +252,7 @@ int uu_poison(struct uu_ctx *c, int fd, struct uffdio_poison *user)
 /* MOVE                                                                     */
 
 /* Take a page busy without waiting (MOVE holds two pages: no lock order). */
-static int page_trylock(struct uu_map *m, size_t pg, uint8_t *st)
+static int page_trylock(struct uf__map *m, size_t pg, uint8_t *st)
 {
 	uint8_t s = atomic_fetch_or(&m->pst[pg], PS_BUSY);
 	if (s & PS_BUSY)
@@ -262,10 +262,10 @@ static int page_trylock(struct uu_map *m, size_t pg, uint8_t *st)
 }
 
 /* Move one page; dst is held busy (state *dst_st). */
-static int move_page(struct uu_map *dm, uintptr_t d, const struct uu_seg *ss, uintptr_t s,
+static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, uintptr_t s,
 		     int holes, uint8_t *dst_st)
 {
-	if ((*dst_st & PS_MAPPED) || uu_present(dm, d))
+	if ((*dst_st & PS_MAPPED) || uf__present(dm, d))
 		return -EEXIST;
 	char *to = dm->alias + (d - dm->start);
 	if (!ss) {
@@ -279,36 +279,36 @@ static int move_page(struct uu_map *dm, uintptr_t d, const struct uu_seg *ss, ui
 			return -EFAULT;
 		madvise((void *)s, dm->page, MADV_DONTNEED);
 	} else {
-		struct uu_map *sm = ss->map;
-		size_t spg = uu_pgidx(sm, s);
+		struct uf__map *sm = ss->map;
+		size_t spg = uf__pgidx(sm, s);
 		uint8_t sst;
 		while (!page_trylock(sm, spg, &sst))
 			sched_yield();
-		int has = (sst & PS_MAPPED) || uu_present(sm, s);
+		int has = (sst & PS_MAPPED) || uf__present(sm, s);
 		if (!has) {
-			uu_page_unlock(sm, spg, sst);
+			uf__page_unlock(sm, spg, sst);
 			return holes ? 1 : -ENOENT;
 		}
 		/* Hide the source first, so no thread reads it half-moved. */
-		uu_page_hide(sm, s);
+		uf__page_hide(sm, s);
 		memcpy(to, sm->alias + (s - sm->start), dm->page);
 		madvise(sm->alias + (s - sm->start), sm->page, MADV_REMOVE);
 		sst &= (uint8_t)~PS_MAPPED;
 		set_wp_bit(sm, &sst, 0);
-		uu_page_setwp(sm, s, sst);
-		uu_page_unlock(sm, spg, sst);
+		uf__page_setwp(sm, s, sst);
+		uf__page_unlock(sm, spg, sst);
 	}
 	*dst_st |= PS_MAPPED;
-	uu_page_show(dm, d, *dst_st);
+	uf__page_show(dm, d, *dst_st);
 	return 0;
 }
 
 /* Is [s, s + len) plain private anonymous memory, or one engine segment run
  * of anonymous kind?  *seg is set for the latter. */
-static int move_src(uintptr_t s, size_t len, struct uu_seg *seg, int *ours)
+static int move_src(uintptr_t s, size_t len, struct uf__seg *seg, int *ours)
 {
-	unsigned tok = uu_enter();
-	const struct uu_seg *x = uu_lookup(s);
+	unsigned tok = uf__enter();
+	const struct uf__seg *x = uf__lookup(s);
 	int r = 0;
 	*ours = x != NULL;
 	if (x) {
@@ -316,7 +316,7 @@ static int move_src(uintptr_t s, size_t len, struct uu_seg *seg, int *ours)
 		if (x->map->ops->kind != UU_ANON || s + len > x->map->end)
 			r = -EINVAL;
 	}
-	uu_leave(tok);
+	uf__leave(tok);
 	if (!*ours) {
 		/* Outside the engine: the kernel checks it is anonymous. */
 		unsigned char v;
@@ -327,20 +327,20 @@ static int move_src(uintptr_t s, size_t len, struct uu_seg *seg, int *ours)
 	return r;
 }
 
-int uu_move(struct uu_ctx *c, int fd, struct uffdio_move *user)
+int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 {
 	struct uffdio_move a;
-	if (uu_copy_in(&a, user, sizeof(a) - sizeof(a.move)) < 0)
+	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.move)) < 0)
 		return -EFAULT;
-	int r = uu_validate_range(a.dst, a.len);
+	int r = uf__validate_range(a.dst, a.len);
 	if (r == 0)
-		r = uu_validate_range(a.src, a.len);
+		r = uf__validate_range(a.src, a.len);
 	if (r)
 		return r;
 	if (a.mode & ~(__u64)(UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES | UFFDIO_MOVE_MODE_DONTWAKE))
 		return -EINVAL;
 	long long res;
-	struct uu_seg dseg, sseg;
+	struct uf__seg dseg, sseg;
 	int ours = 0;
 	if (a.src < a.dst + a.len && a.dst < a.src + a.len)
 		res = -EINVAL;
@@ -355,14 +355,14 @@ int uu_move(struct uu_ctx *c, int fd, struct uffdio_move *user)
 	else if ((res = move_src(a.src, a.len, &sseg, &ours)) < 0)
 		;
 	else {
-		struct uu_map *m = dseg.map;
+		struct uf__map *m = dseg.map;
 		int holes = (a.mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) != 0;
 		res = 0;
 		for (uintptr_t d = a.dst; d < a.dst + a.len; d += m->page) {
-			size_t pg = uu_pgidx(m, d);
-			uint8_t st = uu_page_lock(m, pg);
+			size_t pg = uf__pgidx(m, d);
+			uint8_t st = uf__page_lock(m, pg);
 			r = move_page(m, d, ours ? &sseg : NULL, a.src + (d - a.dst), holes, &st);
-			uu_page_unlock(m, pg, st);
+			uf__page_unlock(m, pg, st);
 			if (r < 0)
 				break;
 			res += (long long)m->page;
@@ -376,18 +376,18 @@ int uu_move(struct uu_ctx *c, int fd, struct uffdio_move *user)
 /* ------------------------------------------------------------------------ */
 /* WAKE and WRITEPROTECT                                                    */
 
-int uu_wake_ioctl(struct uu_ctx *c, int fd, struct uffdio_range *a)
+int uf__wake_ioctl(struct uf__ctx *c, int fd, struct uffdio_range *a)
 {
-	int r = uu_validate_range(a->start, a->len);
+	int r = uf__validate_range(a->start, a->len);
 	if (r)
 		return r;
-	uu_wake(c, fd, a->start, a->len, ALL_KINDS);
+	uf__wake(c, fd, a->start, a->len, ALL_KINDS);
 	return 0;
 }
 
-int uu_writeprotect(struct uu_ctx *c, int fd, struct uffdio_writeprotect *a)
+int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a)
 {
-	int r = uu_validate_range(a->range.start, a->range.len);
+	int r = uf__validate_range(a->range.start, a->range.len);
 	if (r)
 		return r;
 	if (a->mode & ~(__u64)(UFFDIO_WRITEPROTECT_MODE_DONTWAKE | UFFDIO_WRITEPROTECT_MODE_WP))
@@ -398,35 +398,35 @@ int uu_writeprotect(struct uu_ctx *c, int fd, struct uffdio_writeprotect *a)
 		return -EINVAL;
 	uintptr_t pos = a->range.start, end = a->range.start + a->range.len;
 	while (pos < end) {
-		struct uu_seg seg;
-		unsigned tok = uu_enter();
-		const struct uu_seg *s = uu_lookup(pos);
+		struct uf__seg seg;
+		unsigned tok = uf__enter();
+		const struct uf__seg *s = uf__lookup(pos);
 		if (s)
 			seg = *s;
-		uu_leave(tok);
+		uf__leave(tok);
 		/* Anything not registered for WP ends it, after what was done. */
 		if (!s || !seg.ctx || !(seg.mode & UFFDIO_REGISTER_MODE_WP))
 			return -ENOENT;
-		struct uu_map *m = seg.map;
+		struct uf__map *m = seg.map;
 		uintptr_t to = seg.end < end ? seg.end : end;
 		/* Without WP_UNPOPULATED, anonymous pages not yet there cannot
 		 * carry the mark; shmem always can. */
 		int unpopulated = m->ops->kind != UU_ANON ||
 				  (seg.ctx->features & UFFD_FEATURE_WP_UNPOPULATED);
 		for (uintptr_t p = pos; p < to; p += m->page) {
-			size_t pg = uu_pgidx(m, p);
-			uint8_t st = uu_page_lock(m, pg);
+			size_t pg = uf__pgidx(m, p);
+			uint8_t st = uf__page_lock(m, pg);
 			if (!on || (st & PS_MAPPED) || unpopulated) {
 				uint8_t before = st;
 				set_wp_bit(m, &st, on);
 				if (st != before)
-					uu_page_setwp(m, p, st);
+					uf__page_setwp(m, p, st);
 			}
-			uu_page_unlock(m, pg, st);
+			uf__page_unlock(m, pg, st);
 		}
 		pos = to;
 	}
 	if (!on && !dontwake)
-		uu_wake(c, fd, a->range.start, a->range.len, ALL_KINDS);
+		uf__wake(c, fd, a->range.start, a->range.len, ALL_KINDS);
 	return 0;
 }

@@ -21,32 +21,32 @@
 #define MADV_GUARD_REMOVE 103
 #endif
 
-static int guard_hide(struct uu_map *m, uintptr_t addr, size_t len)
+static int guard_hide(struct uf__map *m, uintptr_t addr, size_t len)
 {
 	(void)m;
 	return madvise((void *)addr, len, MADV_GUARD_INSTALL) < 0 ? -errno : 0;
 }
 
-static int guard_show(struct uu_map *m, uintptr_t addr, size_t len, int prot)
+static int guard_show(struct uf__map *m, uintptr_t addr, size_t len, int prot)
 {
 	(void)m;
 	(void)prot;
 	return madvise((void *)addr, len, MADV_GUARD_REMOVE) < 0 ? -errno : 0;
 }
 
-static int prot_hide(struct uu_map *m, uintptr_t addr, size_t len)
+static int prot_hide(struct uf__map *m, uintptr_t addr, size_t len)
 {
 	(void)m;
 	return mprotect((void *)addr, len, PROT_NONE) < 0 ? -errno : 0;
 }
 
-static int prot_show(struct uu_map *m, uintptr_t addr, size_t len, int prot)
+static int prot_show(struct uf__map *m, uintptr_t addr, size_t len, int prot)
 {
 	(void)m;
 	return mprotect((void *)addr, len, prot) < 0 ? -errno : 0;
 }
 
-static const struct uu_memops ops[] = {
+static const struct uf__memops ops[] = {
 	[UU_ANON] = { "anon", UU_ANON, 1, guard_hide, guard_show },
 	[UU_SHMEM] = { "shmem", UU_SHMEM, 1, guard_hide, guard_show },
 	[UU_SHMEM_PRIVATE] = { "shmem-private", UU_SHMEM_PRIVATE, 1, guard_hide, guard_show },
@@ -54,7 +54,7 @@ static const struct uu_memops ops[] = {
 	[UU_HUGETLB_PRIVATE] = { "hugetlb-private", UU_HUGETLB_PRIVATE, 0, prot_hide, prot_show },
 };
 
-const struct uu_memops *uu_memops_of(int kind)
+const struct uf__memops *uf__memops_of(int kind)
 {
 	if (kind < 0 || (size_t)kind >= UF_ARRAY_SIZE(ops))
 		return NULL;

@@ -40,8 +40,8 @@
 #define GEN_ONE		0x100u
 
 struct slot {
-	atomic_uint word;		/* generation << 8 | enum uu_slot_state */
-	_Atomic(struct uu_ctx *) ctx;
+	atomic_uint word;		/* generation << 8 | enum uf__slot_state */
+	_Atomic(struct uf__ctx *) ctx;
 	atomic_uintptr_t page;
 	atomic_int kind;
 	atomic_ullong seq;
@@ -105,7 +105,7 @@ static void set_state(struct slot *s, unsigned w, unsigned state)
 }
 
 /* Signal-safe (the doorbell lock is only ever held with signals blocked). */
-static void bell_sync_locked(struct uu_ctx *c, int fd)
+static void bell_sync_locked(struct uf__ctx *c, int fd)
 {
 	int want = atomic_load(&c->npending) > 0;
 	if (want && !c->bell) {
@@ -125,7 +125,7 @@ static void bell_sync_locked(struct uu_ctx *c, int fd)
 	}
 }
 
-void uu_bell_sync(struct uu_ctx *c, int fd)
+void uf__bell_sync(struct uf__ctx *c, int fd)
 {
 	while (atomic_flag_test_and_set(&c->bell_lock))
 		cpu_relax();
@@ -135,12 +135,12 @@ void uu_bell_sync(struct uu_ctx *c, int fd)
 
 /* Normal-context variant: no signal handler may run on this thread while it
  * holds the doorbell lock. */
-void uu_bell_sync_app(struct uu_ctx *c, int fd)
+void uf__bell_sync_app(struct uf__ctx *c, int fd)
 {
 	sigset_t old;
-	uu_signals_block(&old);
-	uu_bell_sync(c, fd);
-	uu_signals_restore(&old);
+	uf__signals_block(&old);
+	uf__bell_sync(c, fd);
+	uf__signals_restore(&old);
 }
 
 /* Spin briefly (a handler on another CPU usually answers within a few
@@ -175,7 +175,7 @@ static unsigned wait_woken(struct slot *s)
 	}
 }
 
-void uu_fault_wait(struct uu_ctx *c, uintptr_t page, int kind, const struct uffd_msg *msg,
+void uf__fault_wait(struct uf__ctx *c, uintptr_t page, int kind, const struct uffd_msg *msg,
 		   int (*still_needed)(void *), void *arg, unsigned token)
 {
 	struct slot *s = claim();
@@ -188,7 +188,7 @@ void uu_fault_wait(struct uu_ctx *c, uintptr_t page, int kind, const struct uffd
 	/* Counted before it can be read, so a reader never takes it below 0. */
 	atomic_fetch_add(&c->npending, 1);
 	set_state(s, w, SLOT_PENDING);
-	uu_bell_sync(c, -1);
+	uf__bell_sync(c, -1);
 
 	if (!still_needed(arg)) {
 		/* Resolved meanwhile: take the fault back in whatever state it
@@ -201,19 +201,19 @@ void uu_fault_wait(struct uu_ctx *c, uintptr_t page, int kind, const struct uffd
 							   (cur & ~STATE_MASK) | SLOT_FREE)) {
 				if (state == SLOT_PENDING &&
 				    atomic_fetch_sub(&c->npending, 1) == 1)
-					uu_bell_sync(c, -1);
-				uu_leave(token);
+					uf__bell_sync(c, -1);
+				uf__leave(token);
 				return;
 			}
 		}
 	}
 	/* From here on only the slot is touched: the context may go. */
-	uu_leave(token);
+	uf__leave(token);
 	w = wait_woken(s);
 	set_state(s, w, SLOT_FREE);
 }
 
-size_t uu_take_faults(struct uu_ctx *c, struct uffd_msg *out, size_t n)
+size_t uf__take_faults(struct uf__ctx *c, struct uffd_msg *out, size_t n)
 {
 	size_t k = 0;
 	unsigned long long floor = 0;	/* seqs below this were taken or skipped */
@@ -248,7 +248,7 @@ size_t uu_take_faults(struct uu_ctx *c, struct uffd_msg *out, size_t n)
 	return k;
 }
 
-void uu_wake(struct uu_ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds)
+void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds)
 {
 	uintptr_t end = start + len;
 	if (end < start)
@@ -275,10 +275,10 @@ void uu_wake(struct uu_ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds
 		futex_wake_all(&s->word);
 	}
 	if (dequeued || atomic_load(&c->bell_stale))
-		uu_bell_sync_app(c, fd);
+		uf__bell_sync_app(c, fd);
 }
 
-int uu_has_waiters(struct uu_ctx *c)
+int uf__has_waiters(struct uf__ctx *c)
 {
 	unsigned hw = atomic_load(&slots_hw);
 	for (unsigned i = 0; i < hw; i++) {

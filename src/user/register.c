@@ -5,7 +5,7 @@
  * Registering walks the VMAs of the range the way the kernel does (holes
  * are skipped; the first VMA must exist; every VMA must suit the modes),
  * checks them all before changing anything, then takes over the memory
- * that is not yet the engine's (a map per VMA piece, see uu_map_prepare()),
+ * that is not yet the engine's (a map per VMA piece, see uf__map_prepare()),
  * publishes the new segment table, and only then covers the memory, so a
  * fault in it always finds its segment.
  *
@@ -28,13 +28,13 @@
 #endif
 
 /* The PROCMAP_QUERY ioctl (Linux 6.11); Debian 12's headers lack it. */
-struct uu_procmap_query {
+struct uf__procmap_query {
 	__u64 size, query_flags, query_addr;
 	__u64 vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
 	__u32 dev_major, dev_minor, vma_name_size, build_id_size;
 	__u64 vma_name_addr, build_id_addr;
 };
-#define UU_PROCMAP_QUERY _IOWR(0x66, 17, struct uu_procmap_query)
+#define UU_PROCMAP_QUERY _IOWR(0x66, 17, struct uf__procmap_query)
 #define Q_COVERING_OR_NEXT 0x10
 #define Q_READ 0x1
 #define Q_WRITE 0x2
@@ -68,7 +68,7 @@ static unsigned long mmap_min_addr(void)
 	return v;
 }
 
-int uu_validate_range(__u64 start, __u64 len)
+int uf__validate_range(__u64 start, __u64 len)
 {
 	if ((start & 4095) || (len & 4095) || !len)
 		return -EINVAL;
@@ -82,7 +82,7 @@ int uu_validate_range(__u64 start, __u64 len)
 
 struct vma {
 	uintptr_t start, end;
-	int kind;		/* enum uu_kind, or -1: not a type userfaultfd serves */
+	int kind;		/* enum uf__kind, or -1: not a type userfaultfd serves */
 	int prot;
 	size_t page;
 	unsigned long long ino;
@@ -113,7 +113,7 @@ static int is_shmem(const char *name, size_t page)
 static int vma_at(int maps, uintptr_t addr, struct vma *v)
 {
 	char name[4096];
-	struct uu_procmap_query q;
+	struct uf__procmap_query q;
 	memset(&q, 0, sizeof(q));
 	q.size = sizeof(q);
 	q.query_flags = Q_COVERING_OR_NEXT;
@@ -178,7 +178,7 @@ static void *anon_zeroed(size_t len)
 /* Which pages of [start, end) the program's view shows now.  Anonymous
  * memory: mincore (resident = mapped).  File mappings: mincore says what
  * the page cache holds; pagemap says what this mapping has mapped. */
-static int scan_mapped(struct uu_map *m, const char *view, int file)
+static int scan_mapped(struct uf__map *m, const char *view, int file)
 {
 	int pm = -1;
 	if (file && (pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) < 0)
@@ -211,7 +211,7 @@ static int scan_mapped(struct uu_map *m, const char *view, int file)
 }
 
 /* Copy the mapped pages of view into the map's alias. */
-static void copy_mapped(struct uu_map *m, const char *view)
+static void copy_mapped(struct uf__map *m, const char *view)
 {
 	for (size_t i = 0; i < m->npages; i++)
 		if (atomic_load(&m->pst[i]) & PS_MAPPED)
@@ -219,7 +219,7 @@ static void copy_mapped(struct uu_map *m, const char *view)
 }
 
 struct prepared {
-	struct uu_map *map;
+	struct uf__map *map;
 	int memfd;		/* the engine's file, for private kinds */
 };
 
@@ -227,14 +227,14 @@ struct prepared {
 static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, struct prepared *out)
 {
 	size_t len = end - start;
-	struct uu_map *m = calloc(1, sizeof(*m));
+	struct uf__map *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->start = start;
 	m->end = end;
 	m->page = v->page;
 	m->page_shift = log2_ceil(v->page);
-	m->ops = uu_memops_of(v->kind);
+	m->ops = uf__memops_of(v->kind);
 	m->prot = v->prot;
 	m->npages = len >> m->page_shift;
 	/* Chunks: 2 MiB, or larger so that no map has more than 8192. */
@@ -292,7 +292,7 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 		if (out->memfd >= 0)
 			close(out->memfd);
 		out->memfd = -1;
-		uu_map_retire(m);
+		uf__map_retire(m);
 		return r;
 	}
 	out->map = m;
@@ -302,7 +302,7 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 /* Make the program's view the map's: covered (PROT_NONE) until used. */
 static int map_cover(struct prepared *p)
 {
-	struct uu_map *m = p->map;
+	struct uf__map *m = p->map;
 	size_t len = m->end - m->start;
 	int r = 0;
 	if (p->memfd < 0) {
@@ -338,16 +338,16 @@ static int map_cover(struct prepared *p)
 /* Segment tables                                                           */
 
 struct segbuf {
-	struct uu_seg *v;
+	struct uf__seg *v;
 	size_t n, cap;
 };
 
-static int sb_push(struct segbuf *b, struct uu_seg s)
+static int sb_push(struct segbuf *b, struct uf__seg s)
 {
 	if (s.start >= s.end)
 		return 0;
 	if (b->n) {
-		struct uu_seg *p = &b->v[b->n - 1];
+		struct uf__seg *p = &b->v[b->n - 1];
 		if (p->end == s.start && p->map == s.map && p->ctx == s.ctx && p->mode == s.mode) {
 			p->end = s.end;
 			return 0;
@@ -355,7 +355,7 @@ static int sb_push(struct segbuf *b, struct uu_seg s)
 	}
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
-		struct uu_seg *v = realloc(b->v, cap * sizeof(*v));
+		struct uf__seg *v = realloc(b->v, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		b->v = v;
@@ -365,22 +365,22 @@ static int sb_push(struct segbuf *b, struct uu_seg s)
 	return 0;
 }
 
-typedef void (*seg_fn)(struct uu_seg *s, void *arg);
+typedef void (*seg_fn)(struct uf__seg *s, void *arg);
 
 static int cmp_seg(const void *a, const void *b)
 {
-	const struct uu_seg *x = a, *y = b;
+	const struct uf__seg *x = a, *y = b;
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
 /* The current table plus extra segments, with fn applied to every piece
  * inside [start, end).  Published on success. */
-static int rebuild(const struct uu_seg *extra, size_t nextra, uintptr_t start, uintptr_t end,
+static int rebuild(const struct uf__seg *extra, size_t nextra, uintptr_t start, uintptr_t end,
 		   seg_fn fn, void *arg)
 {
-	const struct uu_table *old = uu_table_now();
+	const struct uf__table *old = uf__table_now();
 	size_t nold = old ? old->n : 0;
-	struct uu_seg *all = malloc((nold + nextra + 1) * sizeof(*all));
+	struct uf__seg *all = malloc((nold + nextra + 1) * sizeof(*all));
 	if (!all)
 		return -ENOMEM;
 	if (nold)
@@ -392,12 +392,12 @@ static int rebuild(const struct uu_seg *extra, size_t nextra, uintptr_t start, u
 	struct segbuf b = { 0 };
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < nold + nextra; i++) {
-		struct uu_seg s = all[i];
+		struct uf__seg s = all[i];
 		if (s.end <= start || s.start >= end) {
 			r = sb_push(&b, s);
 			continue;
 		}
-		struct uu_seg lo = s, mid = s, hi = s;
+		struct uf__seg lo = s, mid = s, hi = s;
 		lo.end = start;			/* empty unless s starts before */
 		hi.start = end;			/* empty unless s ends after */
 		mid.start = s.start > start ? s.start : start;
@@ -410,7 +410,7 @@ static int rebuild(const struct uu_seg *extra, size_t nextra, uintptr_t start, u
 			r = sb_push(&b, hi);
 	}
 	free(all);
-	struct uu_table *t = r == 0 ? uu_table_new(b.n) : NULL;
+	struct uf__table *t = r == 0 ? uf__table_new(b.n) : NULL;
 	if (!t) {
 		free(b.v);
 		return -ENOMEM;
@@ -418,15 +418,15 @@ static int rebuild(const struct uu_seg *extra, size_t nextra, uintptr_t start, u
 	if (b.n)
 		memcpy(t->seg, b.v, b.n * sizeof(t->seg[0]));
 	free(b.v);
-	uu_table_publish(t);
+	uf__table_publish(t);
 	return 0;
 }
 
 /* The segment of the current table holding addr, or NULL; also the start
  * of the next segment above addr (or UINTPTR_MAX). */
-static const struct uu_seg *seg_at(uintptr_t addr, uintptr_t *next)
+static const struct uf__seg *seg_at(uintptr_t addr, uintptr_t *next)
 {
-	const struct uu_table *t = uu_table_now();
+	const struct uf__table *t = uf__table_now();
 	*next = UINTPTR_MAX;
 	if (!t)
 		return NULL;
@@ -448,7 +448,7 @@ static const struct uu_seg *seg_at(uintptr_t addr, uintptr_t *next)
 /* A map whose memory the program unmapped behind the engine's back (with
  * munmap(2) rather than uf_munmap()) is stale: the address may now hold
  * other memory.  Is m still in place? */
-static int map_alive(int maps, const struct uu_map *m)
+static int map_alive(int maps, const struct uf__map *m)
 {
 	struct vma v;
 	if (vma_at(maps, m->start, &v) < 0)
@@ -457,10 +457,10 @@ static int map_alive(int maps, const struct uu_map *m)
 }
 
 /* Forget a stale map: a table without its segments, then free it. */
-static int drop_map(struct uu_map *m)
+static int drop_map(struct uf__map *m)
 {
-	const struct uu_table *t = uu_table_now();
-	struct uu_table *n = uu_table_new(t->n);
+	const struct uf__table *t = uf__table_now();
+	struct uf__table *n = uf__table_new(t->n);
 	if (!n)
 		return -ENOMEM;
 	size_t k = 0;
@@ -468,15 +468,15 @@ static int drop_map(struct uu_map *m)
 		if (t->seg[i].map != m)
 			n->seg[k++] = t->seg[i];
 	n->n = k;
-	uu_table_publish(n);	/* no reader can see m after this */
-	uu_map_retire(m);
+	uf__table_publish(n);	/* no reader can see m after this */
+	uf__map_retire(m);
 	return 0;
 }
 
 /* A piece of the range: either engine memory (seg) or a plain VMA. */
 struct piece {
 	uintptr_t start, end;
-	const struct uu_seg *seg;	/* NULL: not the engine's yet */
+	const struct uf__seg *seg;	/* NULL: not the engine's yet */
 	struct vma vma;
 };
 
@@ -492,7 +492,7 @@ static int walk(uintptr_t start, uintptr_t end, int (*fn)(struct piece *, void *
 	while (pos < end) {
 		struct piece p = { 0 };
 		uintptr_t next;
-		const struct uu_seg *s = seg_at(pos, &next);
+		const struct uf__seg *s = seg_at(pos, &next);
 		if (s && !map_alive(maps, s->map)) {
 			r = drop_map(s->map);
 			if (r < 0)
@@ -537,7 +537,7 @@ static int walk(uintptr_t start, uintptr_t end, int (*fn)(struct piece *, void *
 /* UFFDIO_REGISTER                                                          */
 
 struct reg {
-	struct uu_ctx *c;
+	struct uf__ctx *c;
 	unsigned mode;
 	uintptr_t start, end;
 	int hugetlb;
@@ -566,7 +566,7 @@ static int reg_check(struct piece *p, void *arg)
 		/* Every segment of this map inside the piece: owned by us or nobody. */
 		uintptr_t pos = p->start, next;
 		while (pos < p->end) {
-			const struct uu_seg *s = seg_at(pos, &next);
+			const struct uf__seg *s = seg_at(pos, &next);
 			if (!s)
 				break;
 			if (s->ctx && s->ctx != g->c)
@@ -599,7 +599,7 @@ static int reg_prepare(struct piece *p, void *arg)
 	return r;
 }
 
-static void reg_apply(struct uu_seg *s, void *arg)
+static void reg_apply(struct uf__seg *s, void *arg)
 {
 	struct reg *g = arg;
 	if (s->ctx == g->c && (s->mode & g->mode) == g->mode)
@@ -608,29 +608,29 @@ static void reg_apply(struct uu_seg *s, void *arg)
 	s->mode = g->mode;
 }
 
-int uu_register(struct uu_ctx *c, struct uffdio_register *a)
+int uf__register(struct uf__ctx *c, struct uffdio_register *a)
 {
 	if (!a->mode || (a->mode & ~(__u64)MODES))
 		return -EINVAL;
-	int r = uu_validate_range(a->range.start, a->range.len);
+	int r = uf__validate_range(a->range.start, a->range.len);
 	if (r)
 		return r;
-	r = uu_trap_install();
+	r = uf__trap_install();
 	if (r)
 		return r;
 	struct reg g = { .c = c, .mode = (unsigned)a->mode, .start = a->range.start,
 			 .end = a->range.start + a->range.len };
-	uu_space_lock();
+	uf__space_lock();
 	r = walk(g.start, g.end, reg_check, &g);
 	if (r == 0)
 		r = walk(g.start, g.end, reg_prepare, &g);
-	struct uu_seg *extra = NULL;
+	struct uf__seg *extra = NULL;
 	if (r == 0 && g.nprep) {
 		extra = calloc(g.nprep, sizeof(*extra));
 		if (!extra)
 			r = -ENOMEM;
 		for (size_t i = 0; r == 0 && i < g.nprep; i++)
-			extra[i] = (struct uu_seg){ g.prep[i].map->start, g.prep[i].map->end,
+			extra[i] = (struct uf__seg){ g.prep[i].map->start, g.prep[i].map->end,
 						    g.prep[i].map, NULL, 0 };
 	}
 	if (r == 0)
@@ -645,10 +645,10 @@ int uu_register(struct uu_ctx *c, struct uffdio_register *a)
 		for (size_t i = 0; i < g.nprep; i++) {
 			if (g.prep[i].memfd >= 0)
 				close(g.prep[i].memfd);
-			uu_map_retire(g.prep[i].map);
+			uf__map_retire(g.prep[i].map);
 		}
 	}
-	uu_space_unlock();
+	uf__space_unlock();
 	free(extra);
 	free(g.prep);
 	if (r == 0) {
@@ -666,7 +666,7 @@ int uu_register(struct uu_ctx *c, struct uffdio_register *a)
 /* UFFDIO_UNREGISTER                                                        */
 
 struct unreg {
-	struct uu_ctx *c;
+	struct uf__ctx *c;
 	/* Ranges to wake afterwards (MISSING-registered pieces). */
 	struct uffdio_range *wake;
 	size_t nwake, capwake;
@@ -682,7 +682,7 @@ static int unreg_check(struct piece *p, void *arg)
 		return kind_served(kind) ? 0 : -EINVAL;
 	uintptr_t pos = p->start, next;
 	while (pos < p->end) {
-		const struct uu_seg *s = seg_at(pos, &next);
+		const struct uf__seg *s = seg_at(pos, &next);
 		if (!s)
 			break;
 		if (s->ctx && s->ctx != u->c)
@@ -693,25 +693,25 @@ static int unreg_check(struct piece *p, void *arg)
 }
 
 /* Clear write-protection on [from, to) of m. */
-static void clear_wp(struct uu_map *m, uintptr_t from, uintptr_t to)
+static void clear_wp(struct uf__map *m, uintptr_t from, uintptr_t to)
 {
 	if (atomic_load(&m->wp_count) == 0)
 		return;
 	for (uintptr_t a = from; a < to; a += m->page) {
-		size_t pg = uu_pgidx(m, a);
+		size_t pg = uf__pgidx(m, a);
 		if (!(atomic_load(&m->pst[pg]) & PS_WP))
 			continue;
-		uint8_t st = uu_page_lock(m, pg);
+		uint8_t st = uf__page_lock(m, pg);
 		if (st & PS_WP) {
 			st &= (uint8_t)~PS_WP;
-			uu_page_setwp(m, a, st);
+			uf__page_setwp(m, a, st);
 			atomic_fetch_sub(&m->wp_count, 1);
 		}
-		uu_page_unlock(m, pg, st);
+		uf__page_unlock(m, pg, st);
 	}
 }
 
-static void unreg_apply(struct uu_seg *s, void *arg)
+static void unreg_apply(struct uf__seg *s, void *arg)
 {
 	struct unreg *u = arg;
 	if (s->ctx != u->c)
@@ -724,33 +724,33 @@ static void unreg_apply(struct uu_seg *s, void *arg)
 	s->mode = 0;
 }
 
-static int unregister_range(struct uu_ctx *c, int fd, uintptr_t start, uintptr_t end, int check)
+static int unregister_range(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t end, int check)
 {
 	struct unreg u = { .c = c };
-	uu_space_lock();
+	uf__space_lock();
 	int r = check ? walk(start, end, unreg_check, &u) : 0;
 	if (r == 0) {
-		const struct uu_table *t = uu_table_now();
+		const struct uf__table *t = uf__table_now();
 		u.capwake = t ? t->n : 0;
 		u.wake = calloc(u.capwake + 1, sizeof(*u.wake));
 		r = u.wake ? rebuild(NULL, 0, start, end, unreg_apply, &u) : -ENOMEM;
 	}
-	uu_space_unlock();
+	uf__space_unlock();
 	for (size_t i = 0; r == 0 && i < u.nwake; i++)
-		uu_wake(c, fd, u.wake[i].start, u.wake[i].len, FK_MISSING | FK_WP | FK_MINOR);
+		uf__wake(c, fd, u.wake[i].start, u.wake[i].len, FK_MISSING | FK_WP | FK_MINOR);
 	free(u.wake);
 	return r;
 }
 
-int uu_unregister(struct uu_ctx *c, int fd, struct uffdio_range *a)
+int uf__unregister(struct uf__ctx *c, int fd, struct uffdio_range *a)
 {
-	int r = uu_validate_range(a->start, a->len);
+	int r = uf__validate_range(a->start, a->len);
 	if (r)
 		return r;
 	return unregister_range(c, fd, a->start, a->start + a->len, 1);
 }
 
-void uu_unregister_all(struct uu_ctx *c)
+void uf__unregister_all(struct uf__ctx *c)
 {
 	(void)unregister_range(c, -1, 0, UINTPTR_MAX, 0);
 }

@@ -21,12 +21,12 @@
 #include <sys/mman.h>
 #include "user.h"
 
-static _Atomic(struct uu_table *) table;
+static _Atomic(struct uf__table *) table;
 static atomic_uint epoch;
 static atomic_int readers[2];
 static pthread_mutex_t space_lock = PTHREAD_MUTEX_INITIALIZER;
 
-unsigned uu_enter(void)
+unsigned uf__enter(void)
 {
 	for (;;) {
 		unsigned e = atomic_load(&epoch);
@@ -37,20 +37,20 @@ unsigned uu_enter(void)
 	}
 }
 
-void uu_leave(unsigned token)
+void uf__leave(unsigned token)
 {
 	atomic_fetch_sub(&readers[token & 1], 1);
 }
 
-const struct uu_seg *uu_lookup(uintptr_t addr)
+const struct uf__seg *uf__lookup(uintptr_t addr)
 {
-	const struct uu_table *t = atomic_load(&table);
+	const struct uf__table *t = atomic_load(&table);
 	if (!t)
 		return NULL;
 	size_t lo = 0, hi = t->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct uu_seg *s = &t->seg[mid];
+		const struct uf__seg *s = &t->seg[mid];
 		if (addr < s->start)
 			hi = mid;
 		else if (addr >= s->end)
@@ -61,45 +61,50 @@ const struct uu_seg *uu_lookup(uintptr_t addr)
 	return NULL;
 }
 
-void uu_space_lock(void)
+void uf__space_lock(void)
 {
 	pthread_mutex_lock(&space_lock);
 }
 
-void uu_space_unlock(void)
+void uf__space_unlock(void)
 {
 	pthread_mutex_unlock(&space_lock);
 }
 
-const struct uu_table *uu_table_now(void)
+const struct uf__table *uf__table_now(void)
 {
 	return atomic_load(&table);
 }
 
-struct uu_table *uu_table_new(size_t n)
+struct uf__table *uf__table_new(size_t n)
 {
-	struct uu_table *t = calloc(1, sizeof(*t) + n * sizeof(t->seg[0]));
+	struct uf__table *t = calloc(1, sizeof(*t) + n * sizeof(t->seg[0]));
 	if (t)
 		t->n = n;
 	return t;
 }
 
-/* Wait until no reader can still hold anything it saw before now. */
-static void synchronize(void)
+/* Wait until no reader can still hold anything it saw before now.
+ * Serialised: with one flip at a time, the readers left in the old parity
+ * are exactly those that entered before this call. */
+void uf__synchronize(void)
 {
+	static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&sync_lock);
 	unsigned e = atomic_fetch_add(&epoch, 1);
 	while (atomic_load(&readers[e & 1]) != 0)
 		sched_yield();
+	pthread_mutex_unlock(&sync_lock);
 }
 
-void uu_table_publish(struct uu_table *t)
+void uf__table_publish(struct uf__table *t)
 {
-	struct uu_table *old = atomic_exchange(&table, t);
-	synchronize();
+	struct uf__table *old = atomic_exchange(&table, t);
+	uf__synchronize();
 	free(old);
 }
 
-void uu_map_retire(struct uu_map *m)
+void uf__map_retire(struct uf__map *m)
 {
 	/* Callers have published a table without m and synchronized. */
 	munmap((void *)m->pst, m->npages);
@@ -123,7 +128,7 @@ static inline void cpu_relax(void)
 #endif
 }
 
-int uu_present(const struct uu_map *m, uintptr_t addr)
+int uf__present(const struct uf__map *m, uintptr_t addr)
 {
 	unsigned char v = 0;
 	char *a = m->alias + (addr - m->start);
@@ -132,7 +137,7 @@ int uu_present(const struct uu_map *m, uintptr_t addr)
 	return v & 1;
 }
 
-uint8_t uu_page_lock(struct uu_map *m, size_t pg)
+uint8_t uf__page_lock(struct uf__map *m, size_t pg)
 {
 	for (int n = 0;; n++) {
 		uint8_t s = atomic_fetch_or(&m->pst[pg], PS_BUSY);
@@ -145,51 +150,51 @@ uint8_t uu_page_lock(struct uu_map *m, size_t pg)
 	}
 }
 
-void uu_page_unlock(struct uu_map *m, size_t pg, uint8_t state)
+void uf__page_unlock(struct uf__map *m, size_t pg, uint8_t state)
 {
 	atomic_store(&m->pst[pg], (uint8_t)(state & ~PS_BUSY));
 }
 
-int uu_page_prot(const struct uu_map *m, uint8_t state)
+int uf__page_prot(const struct uf__map *m, uint8_t state)
 {
 	return (state & PS_WP) ? (m->prot & ~PROT_WRITE) : m->prot;
 }
 
-int uu_page_show(struct uu_map *m, uintptr_t addr, uint8_t state)
+int uf__page_show(struct uf__map *m, uintptr_t addr, uint8_t state)
 {
 	/* A chunk still covered shows the page when it opens. */
-	if (atomic_load(&m->cst[uu_chidx(m, addr)]) != CS_OPEN)
+	if (atomic_load(&m->cst[uf__chidx(m, addr)]) != CS_OPEN)
 		return 0;
-	return m->ops->show(m, addr, m->page, uu_page_prot(m, state));
+	return m->ops->show(m, addr, m->page, uf__page_prot(m, state));
 }
 
-int uu_page_hide(struct uu_map *m, uintptr_t addr)
+int uf__page_hide(struct uf__map *m, uintptr_t addr)
 {
-	if (atomic_load(&m->cst[uu_chidx(m, addr)]) != CS_OPEN)
+	if (atomic_load(&m->cst[uf__chidx(m, addr)]) != CS_OPEN)
 		return 0;
 	return m->ops->hide(m, addr, m->page);
 }
 
-int uu_page_setwp(struct uu_map *m, uintptr_t addr, uint8_t state)
+int uf__page_setwp(struct uf__map *m, uintptr_t addr, uint8_t state)
 {
-	if (atomic_load(&m->cst[uu_chidx(m, addr)]) != CS_OPEN)
+	if (atomic_load(&m->cst[uf__chidx(m, addr)]) != CS_OPEN)
 		return 0;
 	/* With guard markers, protection and visibility are independent; with
 	 * mprotect they are one thing, and a hidden page stays hidden. */
 	if (!m->ops->guards && !(state & PS_MAPPED))
 		return 0;
-	return mprotect((void *)addr, m->page, uu_page_prot(m, state)) < 0 ? -errno : 0;
+	return mprotect((void *)addr, m->page, uf__page_prot(m, state)) < 0 ? -errno : 0;
 }
 
 /* Apply fn to each run of pages in [from, to) whose state, masked, equals
  * want. */
-static int for_runs(struct uu_map *m, uintptr_t from, uintptr_t to, uint8_t mask, uint8_t want,
-		    int (*fn)(struct uu_map *, uintptr_t, size_t, int), int prot)
+static int for_runs(struct uf__map *m, uintptr_t from, uintptr_t to, uint8_t mask, uint8_t want,
+		    int (*fn)(struct uf__map *, uintptr_t, size_t, int), int prot)
 {
 	uintptr_t run = 0;
 	int have = 0;
 	for (uintptr_t a = from; a <= to; a += m->page) {
-		int match = a < to && (atomic_load(&m->pst[uu_pgidx(m, a)]) & mask) == want;
+		int match = a < to && (atomic_load(&m->pst[uf__pgidx(m, a)]) & mask) == want;
 		if (match && !have) {
 			run = a;
 			have = 1;
@@ -203,19 +208,19 @@ static int for_runs(struct uu_map *m, uintptr_t from, uintptr_t to, uint8_t mask
 	return 0;
 }
 
-static int hide_fn(struct uu_map *m, uintptr_t a, size_t len, int prot)
+static int hide_fn(struct uf__map *m, uintptr_t a, size_t len, int prot)
 {
 	(void)prot;
 	return m->ops->hide(m, a, len);
 }
 
-static int protect_fn(struct uu_map *m, uintptr_t a, size_t len, int prot)
+static int protect_fn(struct uf__map *m, uintptr_t a, size_t len, int prot)
 {
 	(void)m;
 	return mprotect((void *)a, len, prot) < 0 ? -errno : 0;
 }
 
-int uu_chunk_open(struct uu_map *m, size_t ch)
+int uf__chunk_open(struct uf__map *m, size_t ch)
 {
 	uint8_t exp = CS_COVERED;
 	if (!atomic_compare_exchange_strong(&m->cst[ch], &exp, CS_BUSY)) {

@@ -30,19 +30,19 @@ static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread uintptr_t last_addr __attribute__((tls_model("initial-exec")));
 static __thread int same_count __attribute__((tls_model("initial-exec")));
 
-void uu_signals_block(sigset_t *old)
+void uf__signals_block(sigset_t *old)
 {
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
-void uu_signals_restore(const sigset_t *old)
+void uf__signals_restore(const sigset_t *old)
 {
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-void uu_raise_sigbus(void *addr)
+void uf__raise_sigbus(void *addr)
 {
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
@@ -74,8 +74,8 @@ static int is_write(const ucontext_t *uc)
 /* Deciding                                                                 */
 
 struct fault {
-	struct uu_map *map;
-	struct uu_ctx *ctx;
+	struct uf__map *map;
+	struct uf__ctx *ctx;
 	uintptr_t addr, page;
 	size_t pg;
 	int kind;
@@ -86,7 +86,7 @@ static int still_needed(void *arg)
 {
 	struct fault *f = arg;
 	uint8_t st = atomic_load(&f->map->pst[f->pg]);
-	const struct uu_seg *s = uu_lookup(f->addr);
+	const struct uf__seg *s = uf__lookup(f->addr);
 	if (!s || s->ctx != f->ctx)
 		return 0;
 	switch (f->kind) {
@@ -101,40 +101,40 @@ static int still_needed(void *arg)
 
 /* Show a hidden page the kernel would simply have mapped (nothing is
  * registered for it, or the mode does not ask for this fault). */
-static void show_plain(struct uu_map *m, uintptr_t page, size_t pg)
+static void show_plain(struct uf__map *m, uintptr_t page, size_t pg)
 {
-	uint8_t st = uu_page_lock(m, pg);
+	uint8_t st = uf__page_lock(m, pg);
 	if (!(st & (PS_MAPPED | PS_POISON))) {
-		if (m->upstream && !uu_present(m, page)) {
+		if (m->upstream && !uf__present(m, page)) {
 			unsigned char v = 0;
 			size_t off = page - m->start;
 			if (mincore(m->upstream + off, m->page, &v) == 0 && (v & 1))
 				memcpy(m->alias + off, m->upstream + off, m->page);
 		}
 		st |= PS_MAPPED;
-		uu_page_show(m, page, st);
+		uf__page_show(m, page, st);
 	}
-	uu_page_unlock(m, pg, st);
+	uf__page_unlock(m, pg, st);
 }
 
-static void clear_wp_plain(struct uu_map *m, uintptr_t page, size_t pg)
+static void clear_wp_plain(struct uf__map *m, uintptr_t page, size_t pg)
 {
-	uint8_t st = uu_page_lock(m, pg);
+	uint8_t st = uf__page_lock(m, pg);
 	if (st & PS_WP) {
 		st &= (uint8_t)~PS_WP;
 		atomic_fetch_sub(&m->wp_count, 1);
-		uu_page_setwp(m, page, st);
+		uf__page_setwp(m, page, st);
 	}
-	uu_page_unlock(m, pg, st);
+	uf__page_unlock(m, pg, st);
 }
 
 /* 2 if it raised SIGBUS instead (UFFD_FEATURE_SIGBUS), else 1. */
 static int deliver(struct fault *f, int write, unsigned tok)
 {
-	struct uu_ctx *c = f->ctx;
+	struct uf__ctx *c = f->ctx;
 	if (c->features & UFFD_FEATURE_SIGBUS) {
-		uu_leave(tok);
-		uu_raise_sigbus((void *)f->addr);
+		uf__leave(tok);
+		uf__raise_sigbus((void *)f->addr);
 		return 2;
 	}
 	struct uffd_msg msg;
@@ -147,7 +147,7 @@ static int deliver(struct fault *f, int write, unsigned tok)
 				    f->addr : (f->addr & ~(uintptr_t)4095);
 	if (c->features & UFFD_FEATURE_THREAD_ID)
 		msg.arg.pagefault.feat.ptid = (__u32)uf__sys_gettid();
-	uu_fault_wait(c, f->page, f->kind, &msg, still_needed, f, tok);
+	uf__fault_wait(c, f->page, f->kind, &msg, still_needed, f, tok);
 	return 1;
 }
 
@@ -155,24 +155,24 @@ static int deliver(struct fault *f, int write, unsigned tok)
  * 0: not ours. */
 static int handle(uintptr_t addr, int write)
 {
-	unsigned tok = uu_enter();
-	const struct uu_seg *s = uu_lookup(addr);
+	unsigned tok = uf__enter();
+	const struct uf__seg *s = uf__lookup(addr);
 	if (!s) {
-		uu_leave(tok);
+		uf__leave(tok);
 		return 0;
 	}
-	struct uu_map *m = s->map;
+	struct uf__map *m = s->map;
 	if (!(m->prot & PROT_READ) || (write && !(m->prot & PROT_WRITE))) {
-		uu_leave(tok);
+		uf__leave(tok);
 		return 0;	/* the program's own protection */
 	}
 	struct fault f = { .map = m, .ctx = s->ctx, .addr = addr,
 			   .page = addr & ~(uintptr_t)(m->page - 1) };
-	f.pg = uu_pgidx(m, f.page);
-	size_t ch = uu_chidx(m, addr);
+	f.pg = uf__pgidx(m, f.page);
+	size_t ch = uf__chidx(m, addr);
 	if (atomic_load(&m->cst[ch]) != CS_OPEN) {
-		uu_chunk_open(m, ch);
-		uu_leave(tok);
+		uf__chunk_open(m, ch);
+		uf__leave(tok);
 		return 1;
 	}
 	uint8_t st = atomic_load(&m->pst[f.pg]);
@@ -180,16 +180,16 @@ static int handle(uintptr_t addr, int write)
 		/* Being filled or changed right now: wait for it, then retry. */
 		while (atomic_load(&m->pst[f.pg]) & PS_BUSY)
 			sched_yield();
-		uu_leave(tok);
+		uf__leave(tok);
 		return 1;
 	}
 	if (st & PS_POISON) {
-		uu_leave(tok);
-		uu_raise_sigbus((void *)addr);
+		uf__leave(tok);
+		uf__raise_sigbus((void *)addr);
 		return 2;
 	}
 	if (!(st & PS_MAPPED)) {
-		int present = uu_present(m, f.page);
+		int present = uf__present(m, f.page);
 		if (!present && m->upstream && (s->mode & UFFDIO_REGISTER_MODE_MINOR)) {
 			unsigned char v = 0;
 			if (mincore(m->upstream + (f.page - m->start), m->page, &v) == 0)
@@ -201,7 +201,7 @@ static int handle(uintptr_t addr, int write)
 			f.kind = FK_MISSING;
 		if (!f.kind) {
 			show_plain(m, f.page, f.pg);
-			uu_leave(tok);
+			uf__leave(tok);
 			return 1;
 		}
 		return deliver(&f, write, tok);
@@ -215,10 +215,10 @@ static int handle(uintptr_t addr, int write)
 		/* WP_ASYNC, or no longer registered: the write goes through and
 		 * clears the mark, as the kernel resolves it itself. */
 		clear_wp_plain(m, f.page, f.pg);
-		uu_leave(tok);
+		uf__leave(tok);
 		return 1;
 	}
-	uu_leave(tok);
+	uf__leave(tok);
 	/* The page should be accessible: a fill raced with this fault, or the
 	 * fault is not ours after all. */
 	if (addr == last_addr && ++same_count > 3) {
@@ -293,7 +293,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
-int uu_trap_install(void)
+int uf__trap_install(void)
 {
 	pthread_mutex_lock(&install_lock);
 	struct sigaction cur;

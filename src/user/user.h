@@ -52,7 +52,7 @@ int uf__user_open(int flags, char *why, size_t why_len);
 /* ------------------------------------------------------------------------ */
 /* Contexts (context.c)                                                      */
 
-struct uu_ctx {
+struct uf__ctx {
 	atomic_int refs;
 	int efd;			/* the engine's end of the socket pair */
 	dev_t dev;			/* identity of the application's end */
@@ -70,22 +70,22 @@ struct uu_ctx {
 	atomic_int bell_stale;		/* npending fell to 0 where it could not retract */
 
 	pthread_mutex_t lock;		/* registration and release */
-	struct uu_ctx *next;		/* the registry's list */
+	_Atomic(struct uf__ctx *) next;	/* the registry's list */
 };
 
 /* The context behind an application descriptor (found by the socket's
  * identity, so dup'd descriptors work), with a reference; NULL if fd is
- * not one of ours. */
-struct uu_ctx *uu_ctx_get(int fd);
-void uu_ctx_put(struct uu_ctx *c);
+ * not one of ours.  Signal-safe (a fill from a SIGBUS handler needs it). */
+struct uf__ctx *uf__ctx_get(int fd);
+void uf__ctx_put(struct uf__ctx *c);
 /* Is fd a user-engine descriptor?  (For descriptors uf_open() did not
  * hand out, such as dups.) */
-int uu_is_user_fd(int fd);
+int uf__is_user_fd(int fd);
 
 /* Copy from / to the caller's memory without trusting it: -EFAULT, not
  * SIGSEGV, for a bad pointer (the kernel's copy_from_user/copy_to_user). */
-int uu_copy_in(void *dst, const void *src, size_t len);
-int uu_copy_out(void *dst, const void *src, size_t len);
+int uf__copy_in(void *dst, const void *src, size_t len);
+int uf__copy_out(void *dst, const void *src, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Memory: maps, segments, page states (space.c, memtype.c)                  */
@@ -101,20 +101,20 @@ int uu_copy_out(void *dst, const void *src, size_t len);
 #define CS_BUSY		1
 #define CS_OPEN		2
 
-struct uu_map;
+struct uf__map;
 
 /* What differs per memory type: the seam the kernel has as vm_uffd_ops. */
-struct uu_memops {
+struct uf__memops {
 	const char *name;
-	int kind;			/* enum uu_kind */
+	int kind;			/* enum uf__kind */
 	int guards;			/* hides with guard markers (else with mprotect) */
 	/* Hide pages in the application's view / show them.  With guard
-	 * markers, prot is ignored: protection is set apart (uu_page_setwp). */
-	int (*hide)(struct uu_map *m, uintptr_t addr, size_t len);
-	int (*show)(struct uu_map *m, uintptr_t addr, size_t len, int prot);
+	 * markers, prot is ignored: protection is set apart (uf__page_setwp). */
+	int (*hide)(struct uf__map *m, uintptr_t addr, size_t len);
+	int (*show)(struct uf__map *m, uintptr_t addr, size_t len, int prot);
 };
 
-enum uu_kind {
+enum uf__kind {
 	UU_ANON,		/* private anonymous: replaced by an engine memfd */
 	UU_SHMEM,		/* shared anonymous or shared memfd/tmpfs: the file itself */
 	UU_SHMEM_PRIVATE,	/* private mapping of a memfd/tmpfs file */
@@ -124,11 +124,11 @@ enum uu_kind {
 
 /* A mapping the engine manages.  Its address range never changes; it lives
  * until the memory is unmapped through the engine or the process ends. */
-struct uu_map {
+struct uf__map {
 	uintptr_t start, end;
 	size_t page;			/* 4 KiB or the huge page size */
 	unsigned page_shift;
-	const struct uu_memops *ops;
+	const struct uf__memops *ops;
 	int prot;			/* the application's protection */
 	char *alias;			/* the engine's read-write view of the same pages */
 	char *upstream;			/* private file mappings: the original, moved aside */
@@ -142,75 +142,77 @@ struct uu_map {
 };
 
 /* A piece of a map with one owner and one mode (mode 0: not registered). */
-struct uu_seg {
+struct uf__seg {
 	uintptr_t start, end;
-	struct uu_map *map;
-	struct uu_ctx *ctx;
+	struct uf__map *map;
+	struct uf__ctx *ctx;
 	unsigned mode;			/* UFFDIO_REGISTER_MODE_* */
 };
 
 /* The published, sorted table of segments (read lock-free). */
-struct uu_table {
+struct uf__table {
 	size_t n;
-	struct uu_seg seg[];
+	struct uf__seg seg[];
 };
 
 /* Readers (signal-safe): enter, look up, use, leave.  The table, maps and
- * contexts seen inside stay valid until uu_leave(). */
-unsigned uu_enter(void);
-void uu_leave(unsigned token);
-const struct uu_seg *uu_lookup(uintptr_t addr);
+ * contexts seen inside stay valid until uf__leave(). */
+unsigned uf__enter(void);
+void uf__leave(unsigned token);
+/* Wait until every reader inside now has left (writers only). */
+void uf__synchronize(void);
+const struct uf__seg *uf__lookup(uintptr_t addr);
 
 /* Writers (not signal-safe) hold the space lock while building a change. */
-void uu_space_lock(void);
-void uu_space_unlock(void);
-const struct uu_table *uu_table_now(void);
+void uf__space_lock(void);
+void uf__space_unlock(void);
+const struct uf__table *uf__table_now(void);
 /* Publish a new table (taking ownership) and free the old one once no
  * reader can still see it. */
-void uu_table_publish(struct uu_table *t);
-struct uu_table *uu_table_new(size_t n);
+void uf__table_publish(struct uf__table *t);
+struct uf__table *uf__table_new(size_t n);
 /* Maps are never freed while the process may still fault on them. */
-void uu_map_retire(struct uu_map *m);
+void uf__map_retire(struct uf__map *m);
 
-static inline size_t uu_pgidx(const struct uu_map *m, uintptr_t addr)
+static inline size_t uf__pgidx(const struct uf__map *m, uintptr_t addr)
 {
 	return (addr - m->start) >> m->page_shift;
 }
-static inline size_t uu_chidx(const struct uu_map *m, uintptr_t addr)
+static inline size_t uf__chidx(const struct uf__map *m, uintptr_t addr)
 {
 	return (addr - m->start) >> m->chunk_shift;
 }
 
 /* Is the page's content in the backing store (page cache)?  1/0. (signal-safe) */
-int uu_present(const struct uu_map *m, uintptr_t addr);
+int uf__present(const struct uf__map *m, uintptr_t addr);
 /* Open a covered chunk: hide the pages not mapped, give the rest the map's
  * protection (read-only where write-protected).  Spins while another
  * thread does it.  Signal-safe. */
-int uu_chunk_open(struct uu_map *m, size_t chunk);
+int uf__chunk_open(struct uf__map *m, size_t chunk);
 /* Take / release a page's PS_BUSY bit (signal-safe; spins). */
-uint8_t uu_page_lock(struct uu_map *m, size_t pg);
-void uu_page_unlock(struct uu_map *m, size_t pg, uint8_t state);
+uint8_t uf__page_lock(struct uf__map *m, size_t pg);
+void uf__page_unlock(struct uf__map *m, size_t pg, uint8_t state);
 /* Make the page visible with its state's protection (caller holds it busy). */
-int uu_page_show(struct uu_map *m, uintptr_t addr, uint8_t state);
-int uu_page_hide(struct uu_map *m, uintptr_t addr);
+int uf__page_show(struct uf__map *m, uintptr_t addr, uint8_t state);
+int uf__page_hide(struct uf__map *m, uintptr_t addr);
 /* Apply the page's PS_WP to its protection (caller holds it busy). */
-int uu_page_setwp(struct uu_map *m, uintptr_t addr, uint8_t state);
-int uu_page_prot(const struct uu_map *m, uint8_t state);
+int uf__page_setwp(struct uf__map *m, uintptr_t addr, uint8_t state);
+int uf__page_prot(const struct uf__map *m, uint8_t state);
 
 /* Build the map for [start, end) of one VMA; see register.c. */
-int uu_map_create(uintptr_t start, uintptr_t end, int kind, size_t page, int prot,
-		  struct uu_map **out);
-const struct uu_memops *uu_memops_of(int kind);
+int uf__map_create(uintptr_t start, uintptr_t end, int kind, size_t page, int prot,
+		  struct uf__map **out);
+const struct uf__memops *uf__memops_of(int kind);
 
 /* ------------------------------------------------------------------------ */
 /* Waiting and waking (queue.c)                                              */
 
-enum uu_slot_state { SLOT_FREE, SLOT_CLAIMED, SLOT_PENDING, SLOT_READ, SLOT_WOKEN };
-enum uu_fault_kind { FK_MISSING = 1, FK_WP = 2, FK_MINOR = 4 };
+enum uf__slot_state { SLOT_FREE, SLOT_CLAIMED, SLOT_PENDING, SLOT_READ, SLOT_WOKEN };
+enum uf__fault_kind { FK_MISSING = 1, FK_WP = 2, FK_MINOR = 4 };
 
-struct uu_slot {
+struct uf__slot {
 	atomic_int state;		/* the futex word */
-	struct uu_ctx *ctx;
+	struct uf__ctx *ctx;
 	uintptr_t page;			/* page address, for waking by range */
 	int kind;			/* FK_* */
 	unsigned long long seq;
@@ -219,51 +221,51 @@ struct uu_slot {
 
 /* Queue a fault and wait until it is woken (signal-safe).  still_needed()
  * is asked after the slot is visible to wakers: if it says no, the fault
- * is withdrawn.  Called inside a reader section (token from uu_enter()),
+ * is withdrawn.  Called inside a reader section (token from uf__enter()),
  * which it leaves before sleeping. */
-void uu_fault_wait(struct uu_ctx *c, uintptr_t page, int kind, const struct uffd_msg *msg,
+void uf__fault_wait(struct uf__ctx *c, uintptr_t page, int kind, const struct uffd_msg *msg,
 		   int (*still_needed)(void *), void *arg, unsigned token);
 /* Take up to n pending faults of c, oldest first. */
-size_t uu_take_faults(struct uu_ctx *c, struct uffd_msg *out, size_t n);
+size_t uf__take_faults(struct uf__ctx *c, struct uffd_msg *out, size_t n);
 /* Wake c's waiters on pages in [start, start + len) whose kind is in kinds.
  * fd: an application descriptor to retract the doorbell through, or -1. */
-void uu_wake(struct uu_ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds);
+void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds);
 /* Bring the doorbell in line with npending (fd as above; -1 can only ring).
- * uu_bell_sync is signal-safe and must be called with signals blocked;
- * uu_bell_sync_app blocks them itself. */
-void uu_bell_sync(struct uu_ctx *c, int fd);
-void uu_bell_sync_app(struct uu_ctx *c, int fd);
-int uu_has_waiters(struct uu_ctx *c);
+ * uf__bell_sync is signal-safe and must be called with signals blocked;
+ * uf__bell_sync_app blocks them itself. */
+void uf__bell_sync(struct uf__ctx *c, int fd);
+void uf__bell_sync_app(struct uf__ctx *c, int fd);
+int uf__has_waiters(struct uf__ctx *c);
 
 /* ------------------------------------------------------------------------ */
 /* Requests (register.c, fill.c)                                             */
 
-int uu_register(struct uu_ctx *c, struct uffdio_register *a);
-int uu_unregister(struct uu_ctx *c, int fd, struct uffdio_range *a);
+int uf__register(struct uf__ctx *c, struct uffdio_register *a);
+int uf__unregister(struct uf__ctx *c, int fd, struct uffdio_range *a);
 /* Drop every registration of c (release). */
-void uu_unregister_all(struct uu_ctx *c);
-int uu_copy(struct uu_ctx *c, int fd, struct uffdio_copy *a);
-int uu_zeropage(struct uu_ctx *c, int fd, struct uffdio_zeropage *a);
-int uu_continue(struct uu_ctx *c, int fd, struct uffdio_continue *a);
-int uu_poison(struct uu_ctx *c, int fd, struct uffdio_poison *a);
-int uu_move(struct uu_ctx *c, int fd, struct uffdio_move *a);
-int uu_wake_ioctl(struct uu_ctx *c, int fd, struct uffdio_range *a);
-int uu_writeprotect(struct uu_ctx *c, int fd, struct uffdio_writeprotect *a);
+void uf__unregister_all(struct uf__ctx *c);
+int uf__copy(struct uf__ctx *c, int fd, struct uffdio_copy *a);
+int uf__zeropage(struct uf__ctx *c, int fd, struct uffdio_zeropage *a);
+int uf__continue(struct uf__ctx *c, int fd, struct uffdio_continue *a);
+int uf__poison(struct uf__ctx *c, int fd, struct uffdio_poison *a);
+int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *a);
+int uf__wake_ioctl(struct uf__ctx *c, int fd, struct uffdio_range *a);
+int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a);
 /* The kernel's validate_range(): 0 or -EINVAL. */
-int uu_validate_range(__u64 start, __u64 len);
+int uf__validate_range(__u64 start, __u64 len);
 
 /* ------------------------------------------------------------------------ */
 /* The trap (trap.c)                                                         */
 
 /* Make sure our SIGSEGV handler is first in line (chaining to whatever the
  * program installed).  Called at open and at registration. */
-int uu_trap_install(void);
+int uf__trap_install(void);
 /* Raise SIGBUS with BUS_ADRERR at addr on this thread (signal-safe). */
-void uu_raise_sigbus(void *addr);
+void uf__raise_sigbus(void *addr);
 
 /* Block every signal on this thread while a lock a fault path also takes is
  * held (so a signal handler touching registered memory cannot deadlock). */
-void uu_signals_block(sigset_t *old);
-void uu_signals_restore(const sigset_t *old);
+void uf__signals_block(sigset_t *old);
+void uf__signals_restore(const sigset_t *old);
 
 #endif /* UF_USER_H */
