@@ -171,6 +171,11 @@ struct bench_counts {
 /* Map and prepare the memory of one row: 0 or -errno (what says what). */
 int bench_mem_setup(struct bench_mem *m, const struct bench_row_def *d, size_t blocks,
 		    size_t page, uint64_t seed, const char **what);
+/* Touch `bytes` of fresh memory once and give it back.  In a VM, memory the
+ * guest has not used lately costs a trip to the hypervisor per page (about
+ * ten times a fault's own cost here); without this, whichever engine runs
+ * first would pay it for both. */
+void bench_prewarm(size_t bytes, size_t page);
 /* After UFFDIO_REGISTER: what the op needs registered first (WP: protect). */
 int bench_mem_arm(struct bench_mem *m, int fd);
 void bench_mem_free(struct bench_mem *m);

@@ -508,6 +508,8 @@ void bench_fault_row(const struct bench_opts *o, const struct bench_env *env,
 	size_t blocks = blocks_for(o, d);
 	if (!memory_ok(d, blocks, cell))
 		return;
+	size_t bytes = blocks * (d->block < env->page ? env->page : d->block);
+	bench_prewarm(d->op == OP_MOVE ? 2 * bytes : bytes, env->page);
 	err = bench_mem_setup(&m, d, blocks, env->page, o->seed, &what);
 	if (err) {
 		set_why(cell, ST_FAILED, what, err);

@@ -245,6 +245,7 @@ size_t bench_floor(const struct bench_opts *o, const struct bench_env *env,
 	if (!lat)
 		return 0;
 	bench_pin(env);
+	bench_prewarm(n * env->page, env->page);
 	r = add(rows, &k, "first_touch_write", "first-touch write fault, 4K anon");
 	first_touch(r, n, env->page, 1, lat);
 	r = add(rows, &k, "first_touch_read", "first-touch read fault (zero page)");
