@@ -181,6 +181,17 @@ struct uf_kernel_status {
 	char reason[256];		/* one line: what works, or why nothing does */
 };
 
+
+/*
+ * Memory calls that userfaultfd watches.  The kernel sees every madvise()
+ * and munmap() and sends UFFD_EVENT_REMOVE and UFFD_EVENT_UNMAP for
+ * registered memory; the user engine sees these calls.  On memory the
+ * user engine does not manage they are exactly madvise(2) and munmap(2),
+ * so a program may use them everywhere.  0 or -errno.
+ */
+int uf_madvise(void *addr, size_t len, int advice);
+int uf_munmap(void *addr, size_t len);
+
 /* Try every way to reach the kernel's userfaultfd and explain the result in
  * *st; sz is sizeof(*st) as the caller knows it (in version 0.1 it must be
  * sizeof(struct uf_kernel_status)).  Opens and closes descriptors; changes

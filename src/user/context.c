@@ -72,6 +72,7 @@ struct uf__ctx *uf__ctx_get(int fd)
 void uf__ctx_put(struct uf__ctx *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) == 1) {
+		pthread_mutex_destroy(&c->ev_lock);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 	}
@@ -112,6 +113,7 @@ static void release(struct uf__ctx *c)
 	uf__unregister_all(c);
 	pthread_mutex_unlock(&c->lock);
 	uf__wake(c, -1, 0, UINTPTR_MAX, FK_MISSING | FK_WP | FK_MINOR);
+	uf__release_events(c);
 	registry_remove(c);
 	close(c->efd);
 	uf__ctx_put(c);		/* the registry's reference */
@@ -241,6 +243,7 @@ int uf__user_open(int flags, char *why, size_t why_len)
 	c->open_flags = flags;
 	atomic_flag_clear(&c->bell_lock);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->ev_lock, NULL);
 
 	pthread_mutex_lock(&registry_lock);
 	r = start_reaper();
@@ -436,7 +439,10 @@ static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
 	if (n > 4096)
 		n = 4096;
 	for (;;) {
+		/* Faults first, then events, as the kernel reads them. */
 		size_t k = uf__take_faults(c, msgs, n);
+		if (k < n)
+			k += uf__take_events(c, msgs + k, n - k);
 		if (k || atomic_load(&c->bell_stale))
 			uf__bell_sync_app(c, fd);
 		if (k) {

@@ -146,7 +146,19 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 	return 0;
 }
 
+static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, int wp);
+
+/* The whole fill runs inside a reader section, so the map cannot be
+ * retired (uf_munmap) under it. */
 static long long fill(uintptr_t dst, size_t len, enum op op, uintptr_t src, int wp)
+{
+	unsigned tok = uf__enter();
+	long long r = fill_in(dst, len, op, src, wp);
+	uf__leave(tok);
+	return r;
+}
+
+static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, int wp)
 {
 	struct uf__seg seg;
 	int r = find_dst(dst, len, &seg);
@@ -186,8 +198,21 @@ static int finish(struct uf__ctx *c, int fd, __s64 *field, long long res, uintpt
 	return (size_t)res == len ? 0 : -EAGAIN;
 }
 
+/* An event is on its way (mmap_changing): the kernel writes -EAGAIN into
+ * the result field and fails with EAGAIN.  -EFAULT is written as EFAULT. */
+static int changing(struct uf__ctx *c, __s64 *field)
+{
+	if (!atomic_load(&c->mmap_changing))
+		return 0;
+	__s64 v = -EAGAIN;
+	(void)uf__copy_out(field, &v, sizeof(v));
+	return 1;
+}
+
 int uf__copy(struct uf__ctx *c, int fd, struct uffdio_copy *user)
 {
+	if (changing(c, &user->copy))
+		return -EAGAIN;
 	struct uffdio_copy a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.copy)) < 0)
 		return -EFAULT;
@@ -204,6 +229,8 @@ int uf__copy(struct uf__ctx *c, int fd, struct uffdio_copy *user)
 
 int uf__zeropage(struct uf__ctx *c, int fd, struct uffdio_zeropage *user)
 {
+	if (changing(c, &user->zeropage))
+		return -EAGAIN;
 	struct uffdio_zeropage a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.zeropage)) < 0)
 		return -EFAULT;
@@ -219,6 +246,8 @@ int uf__zeropage(struct uf__ctx *c, int fd, struct uffdio_zeropage *user)
 
 int uf__continue(struct uf__ctx *c, int fd, struct uffdio_continue *user)
 {
+	if (changing(c, &user->mapped))
+		return -EAGAIN;
 	struct uffdio_continue a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.mapped)) < 0)
 		return -EFAULT;
@@ -235,6 +264,8 @@ int uf__continue(struct uf__ctx *c, int fd, struct uffdio_continue *user)
 
 int uf__poison(struct uf__ctx *c, int fd, struct uffdio_poison *user)
 {
+	if (changing(c, &user->updated))
+		return -EAGAIN;
 	struct uffdio_poison a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.updated)) < 0)
 		return -EFAULT;
@@ -329,6 +360,8 @@ static int move_src(uintptr_t s, size_t len, struct uf__seg *seg, int *ours)
 
 int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 {
+	if (changing(c, &user->move))
+		return -EAGAIN;
 	struct uffdio_move a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.move)) < 0)
 		return -EFAULT;
@@ -342,6 +375,7 @@ int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 	long long res;
 	struct uf__seg dseg, sseg;
 	int ours = 0;
+	unsigned tok = uf__enter();	/* no map retired under the move */
 	if (a.src < a.dst + a.len && a.dst < a.src + a.len)
 		res = -EINVAL;
 	else if (find_dst(a.dst, a.len, &dseg) < 0) {
@@ -370,6 +404,7 @@ int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 		if (!res)
 			res = r;
 	}
+	uf__leave(tok);
 	return finish(c, fd, &user->move, res, a.dst, a.len, a.mode & UFFDIO_MOVE_MODE_DONTWAKE);
 }
 
@@ -392,6 +427,8 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a)
 		return r;
 	if (a->mode & ~(__u64)(UFFDIO_WRITEPROTECT_MODE_DONTWAKE | UFFDIO_WRITEPROTECT_MODE_WP))
 		return -EINVAL;
+	if (atomic_load(&c->mmap_changing))
+		return -EAGAIN;
 	int on = (a->mode & UFFDIO_WRITEPROTECT_MODE_WP) != 0;
 	int dontwake = (a->mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE) != 0;
 	if (on && dontwake)

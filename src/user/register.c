@@ -404,7 +404,7 @@ static int rebuild(const struct uf__seg *extra, size_t nextra, uintptr_t start, 
 		mid.end = s.end < end ? s.end : end;
 		fn(&mid, arg);
 		r = sb_push(&b, lo);
-		if (r == 0)
+		if (r == 0 && mid.map)		/* fn may drop the piece */
 			r = sb_push(&b, mid);
 		if (r == 0)
 			r = sb_push(&b, hi);
@@ -468,8 +468,7 @@ static int drop_map(struct uf__map *m)
 		if (t->seg[i].map != m)
 			n->seg[k++] = t->seg[i];
 	n->n = k;
-	uf__table_publish(n);	/* no reader can see m after this */
-	uf__map_retire(m);
+	uf__table_publish(n);	/* retires m */
 	return 0;
 }
 
@@ -753,4 +752,25 @@ int uf__unregister(struct uf__ctx *c, int fd, struct uffdio_range *a)
 void uf__unregister_all(struct uf__ctx *c)
 {
 	(void)unregister_range(c, -1, 0, UINTPTR_MAX, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Memory going away                                                        */
+
+static void forget_fn(struct uf__seg *s, void *arg)
+{
+	(void)arg;
+	/* Private memory's content lives in the engine's file: free it now
+	 * rather than when the whole map goes. */
+	if (s->map->ops->kind != UU_SHMEM)
+		madvise(s->map->alias + (s->start - s->map->start), s->end - s->start, MADV_REMOVE);
+	s->map = NULL;
+}
+
+int uf__forget_range(uintptr_t start, uintptr_t end)
+{
+	uf__space_lock();
+	int r = rebuild(NULL, 0, start, end, forget_fn, NULL);
+	uf__space_unlock();
+	return r;
 }

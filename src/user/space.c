@@ -97,16 +97,33 @@ void uf__synchronize(void)
 	pthread_mutex_unlock(&sync_lock);
 }
 
+static int has_map(const struct uf__table *t, const struct uf__map *m)
+{
+	for (size_t i = 0; t && i < t->n; i++)
+		if (t->seg[i].map == m)
+			return 1;
+	return 0;
+}
+
 void uf__table_publish(struct uf__table *t)
 {
 	struct uf__table *old = atomic_exchange(&table, t);
 	uf__synchronize();
+	/* Maps no segment refers to any more are gone from the program. */
+	for (size_t i = 0; old && i < old->n; i++) {
+		struct uf__map *m = old->seg[i].map;
+		int first = 1;
+		for (size_t j = 0; j < i && first; j++)
+			first = old->seg[j].map != m;
+		if (first && !has_map(t, m))
+			uf__map_retire(m);
+	}
 	free(old);
 }
 
 void uf__map_retire(struct uf__map *m)
 {
-	/* Callers have published a table without m and synchronized. */
+	/* m is in no published table, and no reader can still see it. */
 	munmap((void *)m->pst, m->npages);
 	munmap((void *)m->cst, m->nchunks);
 	if (m->alias)
@@ -220,6 +237,26 @@ static int protect_fn(struct uf__map *m, uintptr_t a, size_t len, int prot)
 	return mprotect((void *)a, len, prot) < 0 ? -errno : 0;
 }
 
+static int open_run(struct uf__map *m, uintptr_t from, uintptr_t to)
+{
+	int r, ro = m->prot & ~PROT_WRITE;
+	/* Pages busy in another operation keep their state until it ends; the
+	 * operation then sees CS_OPEN and shows or hides the page itself. */
+	if (m->ops->guards) {
+		/* Markers first, while the whole chunk is still inaccessible. */
+		r = for_runs(m, from, to, PS_MAPPED, 0, hide_fn, 0);
+		if (r == 0)
+			r = protect_fn(m, from, to - from, m->prot);
+		if (r == 0)
+			r = for_runs(m, from, to, PS_WP, PS_WP, protect_fn, ro);
+	} else {
+		r = for_runs(m, from, to, PS_MAPPED | PS_WP, PS_MAPPED, m->ops->show, m->prot);
+		if (r == 0)
+			r = for_runs(m, from, to, PS_MAPPED | PS_WP, PS_MAPPED | PS_WP, m->ops->show, ro);
+	}
+	return r;
+}
+
 int uf__chunk_open(struct uf__map *m, size_t ch)
 {
 	uint8_t exp = CS_COVERED;
@@ -235,20 +272,17 @@ int uf__chunk_open(struct uf__map *m, size_t ch)
 	uintptr_t to = from + m->chunk;
 	if (to > m->end)
 		to = m->end;
-	int r, ro = m->prot & ~PROT_WRITE;
-	/* Pages busy in another operation keep their state until it ends; the
-	 * operation then sees CS_OPEN and shows or hides the page itself. */
-	if (m->ops->guards) {
-		/* Markers first, while the whole chunk is still inaccessible. */
-		r = for_runs(m, from, to, PS_MAPPED, 0, hide_fn, 0);
-		if (r == 0)
-			r = protect_fn(m, from, to - from, m->prot);
-		if (r == 0)
-			r = for_runs(m, from, to, PS_WP, PS_WP, protect_fn, ro);
-	} else {
-		r = for_runs(m, from, to, PS_MAPPED | PS_WP, PS_MAPPED, m->ops->show, m->prot);
-		if (r == 0)
-			r = for_runs(m, from, to, PS_MAPPED | PS_WP, PS_MAPPED | PS_WP, m->ops->show, ro);
+	/* Only the parts still mapped (uf_munmap may have taken some). */
+	int r = 0;
+	for (uintptr_t pos = from; pos < to && r == 0;) {
+		const struct uf__seg *sg = uf__lookup(pos);
+		if (!sg || sg->map != m) {
+			pos += m->page;
+			continue;
+		}
+		uintptr_t end = sg->end < to ? sg->end : to;
+		r = open_run(m, pos, end);
+		pos = end;
 	}
 	atomic_store(&m->cst[ch], CS_OPEN);
 	return r;

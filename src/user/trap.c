@@ -190,7 +190,7 @@ static int handle(uintptr_t addr, int write)
 	}
 	if (!(st & PS_MAPPED)) {
 		int present = uf__present(m, f.page);
-		if (!present && m->upstream && (s->mode & UFFDIO_REGISTER_MODE_MINOR)) {
+		if (!present && m->upstream) {
 			unsigned char v = 0;
 			if (mincore(m->upstream + (f.page - m->start), m->page, &v) == 0)
 				present = v & 1;

@@ -47,7 +47,8 @@ int uf__user_open(int flags, char *why, size_t why_len);
 		     UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID |			\
 		     UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_EXACT_ADDRESS |		\
 		     UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_UNPOPULATED |	\
-		     UFFD_FEATURE_POISON | UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_MOVE)
+		     UFFD_FEATURE_POISON | UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_MOVE |	\
+		     UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
 
 /* ------------------------------------------------------------------------ */
 /* Contexts (context.c)                                                      */
@@ -68,6 +69,12 @@ struct uf__ctx {
 	atomic_flag bell_lock;
 	int bell;			/* a doorbell datagram is queued */
 	atomic_int bell_stale;		/* npending fell to 0 where it could not retract */
+
+	/* Events (events.c): queued by uf_madvise()/uf_munmap() callers,
+	 * who wait until they are read; fills fail with EAGAIN meanwhile. */
+	pthread_mutex_t ev_lock;
+	struct uf__event *ev_head, *ev_tail;
+	atomic_int mmap_changing;
 
 	pthread_mutex_t lock;		/* registration and release */
 	_Atomic(struct uf__ctx *) next;	/* the registry's list */
@@ -102,6 +109,7 @@ int uf__copy_out(void *dst, const void *src, size_t len);
 #define CS_OPEN		2
 
 struct uf__map;
+struct uf__event;
 
 /* What differs per memory type: the seam the kernel has as vm_uffd_ops. */
 struct uf__memops {
@@ -241,6 +249,11 @@ int uf__has_waiters(struct uf__ctx *c);
 /* Requests (register.c, fill.c)                                             */
 
 int uf__register(struct uf__ctx *c, struct uffdio_register *a);
+/* Forget engine memory in [start, end) (it is being unmapped). */
+int uf__forget_range(uintptr_t start, uintptr_t end);
+/* Events: take up to n (oldest first); end every waiting one (release). */
+size_t uf__take_events(struct uf__ctx *c, struct uffd_msg *out, size_t n);
+void uf__release_events(struct uf__ctx *c);
 int uf__unregister(struct uf__ctx *c, int fd, struct uffdio_range *a);
 /* Drop every registration of c (release). */
 void uf__unregister_all(struct uf__ctx *c);
