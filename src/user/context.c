@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,6 +38,7 @@ static int reaper_running;
 static int reaper_kick = -1;		/* eventfd: the set of contexts changed */
 
 static void release(struct uf__ctx *c);
+static atomic_int cached_pid;		/* see uf__pid() */
 
 /* ------------------------------------------------------------------------ */
 /* Registry                                                                 */
@@ -170,6 +172,7 @@ static void kick_reaper(void)
 /* A forked child has no reaper thread: start a new one when needed. */
 static void after_fork_child(void)
 {
+	atomic_store(&cached_pid, 0);
 	reaper_running = 0;
 	pthread_mutex_init(&registry_lock, NULL);
 }
@@ -203,8 +206,38 @@ static int start_reaper(void)
 /* ------------------------------------------------------------------------ */
 /* Open                                                                     */
 
+/* What the engine is built on: guard markers (Linux 6.13) and
+ * /proc/self/maps with PROCMAP_QUERY (6.11).  0, or -ENOSYS with why. */
+static int check_system(char *why, size_t why_len)
+{
+	static atomic_int verdict;	/* 0 unknown, 1 fine, -1 not */
+	static char reason[160];
+	if (atomic_load(&verdict) == 0) {
+		char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int ok = p != MAP_FAILED && madvise(p, 4096, 102 /* MADV_GUARD_INSTALL */) == 0;
+		if (p != MAP_FAILED)
+			munmap(p, 4096);
+		if (!ok)
+			snprintf(reason, sizeof(reason),
+				 "the user engine needs guard markers (MADV_GUARD_INSTALL, Linux 6.13)");
+		else if (access("/proc/self/maps", R_OK) != 0 || access("/proc/self/pagemap", R_OK) != 0) {
+			ok = 0;
+			snprintf(reason, sizeof(reason), "the user engine needs /proc mounted");
+		}
+		atomic_store(&verdict, ok ? 1 : -1);
+	}
+	if (atomic_load(&verdict) > 0)
+		return 0;
+	if (why && why_len)
+		snprintf(why, why_len, "%s", reason);
+	return -ENOSYS;
+}
+
 int uf__user_open(int flags, char *why, size_t why_len)
 {
+	int err = check_system(why, why_len);
+	if (err)
+		return err;
 	int sv[2];
 	int type = SOCK_SEQPACKET | SOCK_CLOEXEC;
 	if (socketpair(AF_UNIX, type, 0, sv) < 0) {
@@ -278,16 +311,28 @@ static int has_cap_sys_ptrace(void)
 	return (d[CAP_SYS_PTRACE / 32].effective >> (CAP_SYS_PTRACE % 32)) & 1;
 }
 
+/* getpid() without a system call each time; a forked child resets it. */
+
+pid_t uf__pid(void)
+{
+	pid_t p = atomic_load(&cached_pid);
+	if (!p) {
+		p = getpid();
+		atomic_store(&cached_pid, p);
+	}
+	return p;
+}
+
 int uf__copy_in(void *dst, const void *src, size_t len)
 {
 	struct iovec l = { dst, len }, r = { (void *)src, len };
-	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	return process_vm_readv(uf__pid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
 int uf__copy_out(void *dst, const void *src, size_t len)
 {
 	struct iovec l = { (void *)src, len }, r = { dst, len };
-	return process_vm_writev(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	return process_vm_writev(uf__pid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
 static int api(struct uf__ctx *c, struct uffdio_api *user)

@@ -74,7 +74,7 @@ static int read_src(void *to, uintptr_t src, size_t len)
 		return 0;
 	}
 	struct iovec l = { to, len }, r = { (void *)src, len };
-	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	return process_vm_readv(uf__pid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
 /* For a private file mapping: bring the original's page (the file's page

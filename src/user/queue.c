@@ -127,8 +127,14 @@ static void bell_sync_locked(struct uf__ctx *c, int fd)
 
 void uf__bell_sync(struct uf__ctx *c, int fd)
 {
-	while (atomic_flag_test_and_set(&c->bell_lock))
-		cpu_relax();
+	/* The holder sends or receives one datagram; the send can wake a
+	 * thread that preempts the holder on its own CPU, so a waiter that
+	 * spins for long yields the CPU to let the holder finish. */
+	for (int n = 0; atomic_flag_test_and_set(&c->bell_lock); n++)
+		if (n > 50)
+			sched_yield();
+		else
+			cpu_relax();
 	bell_sync_locked(c, fd);
 	atomic_flag_clear(&c->bell_lock);
 }

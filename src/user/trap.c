@@ -49,7 +49,7 @@ void uf__raise_sigbus(void *addr)
 	si.si_signo = SIGBUS;
 	si.si_code = BUS_ADRERR;
 	si.si_addr = addr;
-	syscall(SYS_rt_tgsigqueueinfo, getpid(), uf__sys_gettid(), SIGBUS, &si);
+	syscall(SYS_rt_tgsigqueueinfo, uf__pid(), uf__sys_gettid(), SIGBUS, &si);
 }
 
 static int is_write(const ucontext_t *uc)
@@ -271,7 +271,7 @@ static void chain(int sig, siginfo_t *si, void *uc)
 	dfl.sa_handler = SIG_DFL;
 	sigaction(sig, &dfl, NULL);
 	if (si->si_code <= 0)
-		syscall(SYS_tgkill, getpid(), uf__sys_gettid(), sig);
+		syscall(SYS_tgkill, uf__pid(), uf__sys_gettid(), sig);
 	/* A real fault repeats on return and now kills. */
 }
 

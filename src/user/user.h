@@ -92,6 +92,8 @@ int uf__is_user_fd(int fd);
 /* Copy from / to the caller's memory without trusting it: -EFAULT, not
  * SIGSEGV, for a bad pointer (the kernel's copy_from_user/copy_to_user). */
 int uf__copy_in(void *dst, const void *src, size_t len);
+/* This process's id, cached (signal-safe). */
+pid_t uf__pid(void);
 int uf__copy_out(void *dst, const void *src, size_t len);
 
 /* ------------------------------------------------------------------------ */
