@@ -97,7 +97,8 @@ void uf_open_opts_init(struct uf_open_opts *opts);
  * Returns the descriptor, or -errno: -EINVAL for unknown flags or options,
  * the kernel's errno when no way works (opts->why then says why: the sysctl,
  * a seccomp filter, a missing capability, device permissions, no kernel
- * support), -ENOSYS when the engine asked for is not available in this build.
+ * support), -ENOSYS when the user engine was asked for and this system lacks
+ * what it needs (guard markers, Linux 6.13; /proc).
  */
 int uf_open(int flags, const struct uf_open_opts *opts);
 
