@@ -209,8 +209,10 @@ struct bench_child {
 /* Fork the handler process (it inherits the caller's CPU affinity); it
  * waits for the descriptor.  0 or -errno. */
 int bench_child_start(struct bench_child *c, const struct bench_mem *m, unsigned handlers);
-/* Pass fd and wait until the child serves it.  0 or -errno. */
-int bench_child_serve(struct bench_child *c, int fd);
+/* Pass fd and wait until the child serves it.  0 or -errno; *foreign is
+ * the child's uf_engine() error when its library does not know the
+ * descriptor (the engine does not support use from another process). */
+int bench_child_serve(struct bench_child *c, int fd, int *foreign);
 /* 1 while the child runs. */
 int bench_child_alive(struct bench_child *c);
 /* Stop the child and collect it; its handler's result (0 or -errno). */

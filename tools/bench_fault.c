@@ -96,6 +96,7 @@ struct resolver {
 	struct uf_handler *h;		/* MODE_HANDLER */
 	struct bench_child child;	/* MODE_XPROC */
 	int child_started;
+	int foreign;			/* the child's uf_engine() refused the descriptor */
 	int sigbus_installed;		/* MODE_SIGBUS */
 	int err;			/* the first error the resolver reported */
 	const char *err_what;
@@ -180,7 +181,7 @@ static int resolver_start(struct resolver *r, const struct bench_row_def *d)
 	}
 	case MODE_XPROC:
 		r->err_what = "passing the descriptor to the handler process";
-		return bench_child_serve(&r->child, r->fd);
+		return bench_child_serve(&r->child, r->fd, &r->foreign);
 	}
 	return -EINVAL;
 }
@@ -576,6 +577,11 @@ void bench_fault_row(const struct bench_opts *o, const struct bench_env *env,
 		goto out;
 	}
 	err = resolver_start(&r, d);
+	if (err && r.foreign) {
+		set_why(cell, ST_NA, "the receiving process does not know the descriptor "
+			"(uf_engine() there)", r.foreign);
+		goto out;
+	}
 	if (err) {
 		set_why(cell, ST_FAILED, r.err_what, err);
 		goto out;

@@ -28,7 +28,7 @@
 
 struct reply {
 	int32_t err;
-	uint32_t pad;
+	int32_t engine;		/* uf_engine() of the descriptor in the child */
 	uint64_t served;
 };
 
@@ -99,9 +99,9 @@ static int recv_fd(int sock)
 	return fd;
 }
 
-static void put_reply(int sock, int err, uint64_t served)
+static void put_reply(int sock, int err, int engine, uint64_t served)
 {
-	struct reply r = { .err = err, .served = served };
+	struct reply r = { .err = err, .engine = engine, .served = served };
 	while (send(sock, &r, sizeof(r), MSG_NOSIGNAL) < 0 && errno == EINTR)
 		;
 }
@@ -130,6 +130,13 @@ static int child_main(int sock, const struct bench_mem *m, unsigned handlers)
 	int fd = recv_fd(sock);
 	if (fd < 0)
 		return fd == -ENODATA ? 0 : 1;
+	/* A descriptor this process's library does not know as a userfault
+	 * descriptor cannot be served here: say so instead of waiting. */
+	int engine = uf_engine(fd);
+	if (engine < 0) {
+		put_reply(sock, 0, engine, 0);
+		return 0;
+	}
 	struct child_ctx ctx = { .m = m };
 	atomic_init(&ctx.counts.eexist, 0);
 	atomic_init(&ctx.counts.eagain, 0);
@@ -139,7 +146,7 @@ static int child_main(int sock, const struct bench_mem *m, unsigned handlers)
 	ho.nthreads = handlers;
 	struct uf_handler *h;
 	int err = uf_handler_start(fd, &ho, &h);
-	put_reply(sock, err, 0);
+	put_reply(sock, err, engine, 0);
 	if (err)
 		return 1;
 	/* Serve until told to stop, or until the handler ends by itself (a
@@ -160,7 +167,7 @@ static int child_main(int sock, const struct bench_mem *m, unsigned handlers)
 	uint64_t served = uf_handler_count(h);
 	err = uf_handler_stop(h);
 	uf_close(fd);
-	put_reply(sock, err, served);
+	put_reply(sock, err, engine, served);
 	return 0;
 }
 
@@ -189,14 +196,21 @@ int bench_child_start(struct bench_child *c, const struct bench_mem *m, unsigned
 	return 0;
 }
 
-int bench_child_serve(struct bench_child *c, int fd)
+int bench_child_serve(struct bench_child *c, int fd, int *foreign)
 {
 	struct reply r;
+	*foreign = 0;
 	int err = send_fd(c->sock, fd);
 	if (err)
 		return err;
 	err = get_reply(c->sock, &r);
-	return err ? err : r.err;
+	if (err)
+		return err;
+	if (r.engine < 0) {
+		*foreign = r.engine;
+		return r.engine;
+	}
+	return r.err;
 }
 
 int bench_child_alive(struct bench_child *c)
