@@ -173,6 +173,7 @@ static void kick_reaper(void)
 static void after_fork_child(void)
 {
 	atomic_store(&cached_pid, 0);
+	uf__space_after_fork();
 	reaper_running = 0;
 	pthread_mutex_init(&registry_lock, NULL);
 }

@@ -25,6 +25,7 @@ static _Atomic(struct uf__table *) table;
 static atomic_uint epoch;
 static atomic_int readers[2];
 static pthread_mutex_t space_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 
 unsigned uf__enter(void)
 {
@@ -61,6 +62,16 @@ const struct uf__seg *uf__lookup(uintptr_t addr)
 	return NULL;
 }
 
+/* In a forked child only the forking thread exists: no reader can be
+ * inside, and no lock can be held by a thread that still runs there. */
+void uf__space_after_fork(void)
+{
+	atomic_store(&readers[0], 0);
+	atomic_store(&readers[1], 0);
+	pthread_mutex_init(&space_lock, NULL);
+	pthread_mutex_init(&sync_lock, NULL);
+}
+
 void uf__space_lock(void)
 {
 	pthread_mutex_lock(&space_lock);
@@ -89,7 +100,6 @@ struct uf__table *uf__table_new(size_t n)
  * are exactly those that entered before this call. */
 void uf__synchronize(void)
 {
-	static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_lock(&sync_lock);
 	unsigned e = atomic_fetch_add(&epoch, 1);
 	while (atomic_load(&readers[e & 1]) != 0)

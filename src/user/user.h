@@ -175,6 +175,8 @@ const struct uf__seg *uf__lookup(uintptr_t addr);
 
 /* Writers (not signal-safe) hold the space lock while building a change. */
 void uf__space_lock(void);
+/* Reset reader counts and locks in a forked child (pthread_atfork). */
+void uf__space_after_fork(void);
 void uf__space_unlock(void);
 const struct uf__table *uf__table_now(void);
 /* Publish a new table (taking ownership) and free the old one once no
