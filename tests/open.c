@@ -508,6 +508,16 @@ static void seccomp_case(int err)
 		if (!strstr(why, "seccomp"))
 			T_FAIL("the reason does not mention seccomp: \"%s\"", why);
 	}
+	/* AUTO with the kernel's ways refused falls back to the user engine,
+	 * unless that fallback is refused too. */
+	fd = open_with(O_CLOEXEC, UF_ENGINE_AUTO, UF_FALLBACK_DEVICE | UF_FALLBACK_USER_MODE_ONLY,
+		       why, sizeof(why));
+	T_OK(fd);
+	T_EQ(uf_engine(fd), UF_ENGINE_USER);
+	T_EQ(info_of(fd).via, UF_VIA_USER_ENGINE);
+	works(fd);
+	T_OK(uf_close(fd));
+	T_ERR(open_with(O_CLOEXEC, UF_ENGINE_AUTO, UF_FALLBACK_ALL, why, sizeof(why)), err);
 }
 
 static void test_fallback_seccomp_eperm(const struct t_env *env)

@@ -274,7 +274,6 @@ int uf__user_open(int flags, char *why, size_t why_len)
 	}
 	atomic_init(&c->refs, 1);
 	c->efd = eng;
-	c->open_flags = flags;
 	atomic_flag_clear(&c->bell_lock);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->ev_lock, NULL);

@@ -102,11 +102,11 @@ static size_t hearers(uintptr_t start, uintptr_t end, __u64 feature, struct hear
 	struct hearer *h = NULL;
 	unsigned tok = uf__enter();
 	for (uintptr_t pos = start; pos < end;) {
-		const struct uf__seg *s = uf__lookup(pos);
-		if (!s) {
-			pos += 4096;
-			continue;
-		}
+		const struct uf__seg *s = uf__lookup_from(pos);
+		if (!s || s->start >= end)
+			break;
+		if (s->start > pos)
+			pos = s->start;
 		uintptr_t to = s->end < end ? s->end : end;
 		if (s->ctx && (s->ctx->features & feature) && !atomic_load(&s->ctx->released)) {
 			if (n && h[n - 1].c == s->ctx && h[n - 1].end == pos) {
@@ -191,25 +191,17 @@ UF_EXPORT int uf_madvise(void *addr, size_t len, int advice)
 	int r = 0;
 	for (uintptr_t pos = start; pos < end;) {
 		unsigned tok = uf__enter();
-		const struct uf__seg *s = uf__lookup(pos);
-		if (s) {
+		const struct uf__seg *s = uf__lookup_from(pos);
+		if (s && s->start <= pos) {
 			uintptr_t to = s->end < end ? s->end : end;
 			drop_pages(s->map, pos, to, advice);
 			uf__leave(tok);
 			pos = to;
 			continue;
 		}
-		uf__leave(tok);
 		/* Plain memory up to the next engine segment. */
-		uintptr_t to = pos + 4096;
-		while (to < end) {
-			tok = uf__enter();
-			int ours = uf__lookup(to) != NULL;
-			uf__leave(tok);
-			if (ours)
-				break;
-			to += 4096;
-		}
+		uintptr_t to = s && s->start < end ? s->start : end;
+		uf__leave(tok);
 		if (madvise((void *)pos, to - pos, advice) < 0 && r == 0)
 			r = uf__neg_errno();
 		pos = to;

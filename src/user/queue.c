@@ -283,14 +283,3 @@ void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kin
 	if (dequeued || atomic_load(&c->bell_stale))
 		uf__bell_sync_app(c, fd);
 }
-
-int uf__has_waiters(struct uf__ctx *c)
-{
-	unsigned hw = atomic_load(&slots_hw);
-	for (unsigned i = 0; i < hw; i++) {
-		unsigned state = st(atomic_load(&slots[i].word));
-		if ((state == SLOT_PENDING || state == SLOT_READ) && atomic_load(&slots[i].ctx) == c)
-			return 1;
-	}
-	return 0;
-}

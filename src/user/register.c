@@ -426,19 +426,10 @@ static int rebuild(const struct uf__seg *extra, size_t nextra, uintptr_t start, 
  * of the next segment above addr (or UINTPTR_MAX). */
 static const struct uf__seg *seg_at(uintptr_t addr, uintptr_t *next)
 {
-	const struct uf__table *t = uf__table_now();
-	*next = UINTPTR_MAX;
-	if (!t)
-		return NULL;
-	for (size_t i = 0; i < t->n; i++) {
-		if (addr >= t->seg[i].start && addr < t->seg[i].end)
-			return &t->seg[i];
-		if (t->seg[i].start > addr) {
-			*next = t->seg[i].start;
-			break;
-		}
-	}
-	return NULL;
+	/* Under the space lock: only its holders publish, so the table stays. */
+	const struct uf__seg *s = uf__lookup_from(addr);
+	*next = s ? s->start : UINTPTR_MAX;
+	return s && s->start <= addr ? s : NULL;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -43,6 +43,22 @@ void uf__leave(unsigned token)
 	atomic_fetch_sub(&readers[token & 1], 1);
 }
 
+const struct uf__seg *uf__lookup_from(uintptr_t addr)
+{
+	const struct uf__table *t = atomic_load(&table);
+	if (!t)
+		return NULL;
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->seg[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->n ? &t->seg[lo] : NULL;
+}
+
 const struct uf__seg *uf__lookup(uintptr_t addr)
 {
 	const struct uf__table *t = atomic_load(&table);
@@ -289,13 +305,13 @@ int uf__chunk_open(struct uf__map *m, size_t ch)
 	/* Only the parts still mapped (uf_munmap may have taken some). */
 	int r = 0;
 	for (uintptr_t pos = from; pos < to && r == 0;) {
-		const struct uf__seg *sg = uf__lookup(pos);
-		if (!sg || sg->map != m) {
-			pos += m->page;
-			continue;
-		}
+		const struct uf__seg *sg = uf__lookup_from(pos);
+		if (!sg || sg->start >= to)
+			break;
+		uintptr_t start = sg->start > pos ? sg->start : pos;
 		uintptr_t end = sg->end < to ? sg->end : to;
-		r = open_run(m, pos, end);
+		if (sg->map == m)
+			r = open_run(m, start, end);
 		pos = end;
 	}
 	atomic_store(&m->cst[ch], CS_OPEN);

@@ -58,7 +58,6 @@ struct uf__ctx {
 	int efd;			/* the engine's end of the socket pair */
 	dev_t dev;			/* identity of the application's end */
 	ino_t ino;
-	int open_flags;			/* UFFD_USER_MODE_ONLY, ... */
 	atomic_int api;			/* 0 before UFFDIO_API, 1 while it runs, 2 done */
 	__u64 features;			/* negotiated; valid once api == 2 */
 	atomic_int released;
@@ -172,6 +171,9 @@ void uf__leave(unsigned token);
 /* Wait until every reader inside now has left (writers only). */
 void uf__synchronize(void);
 const struct uf__seg *uf__lookup(uintptr_t addr);
+/* The first segment ending above addr (it may start above addr), or NULL:
+ * for walking a range without probing every page of its gaps. */
+const struct uf__seg *uf__lookup_from(uintptr_t addr);
 
 /* Writers (not signal-safe) hold the space lock while building a change. */
 void uf__space_lock(void);
@@ -222,14 +224,6 @@ const struct uf__memops *uf__memops_of(int kind);
 enum uf__slot_state { SLOT_FREE, SLOT_CLAIMED, SLOT_PENDING, SLOT_READ, SLOT_WOKEN };
 enum uf__fault_kind { FK_MISSING = 1, FK_WP = 2, FK_MINOR = 4 };
 
-struct uf__slot {
-	atomic_int state;		/* the futex word */
-	struct uf__ctx *ctx;
-	uintptr_t page;			/* page address, for waking by range */
-	int kind;			/* FK_* */
-	unsigned long long seq;
-	struct uffd_msg msg;
-};
 
 /* Queue a fault and wait until it is woken (signal-safe).  still_needed()
  * is asked after the slot is visible to wakers: if it says no, the fault
@@ -247,7 +241,6 @@ void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kin
  * uf__bell_sync_app blocks them itself. */
 void uf__bell_sync(struct uf__ctx *c, int fd);
 void uf__bell_sync_app(struct uf__ctx *c, int fd);
-int uf__has_waiters(struct uf__ctx *c);
 
 /* ------------------------------------------------------------------------ */
 /* Requests (register.c, fill.c)                                             */
