@@ -542,10 +542,6 @@ int main(int argc, char **argv)
 	/* Firecracker's side: create the context, register guest memory,
 	 * connect, send the regions and the descriptor. */
 	int fd = open_context(engine, UFFD_FEATURE_EVENT_REMOVE, "UFFD_FEATURE_EVENT_REMOVE");
-	/* A user-engine context is served inside its own process for now:
-	 * a page server in another process is issue 4. */
-	if (uf_engine(fd) == UF_ENGINE_USER)
-		finish(77, "user engine: serving faults from another process is not implemented yet");
 	atomic_store(&g_uffd, fd);
 	char json[1024];
 	size_t used = (size_t)snprintf(json, sizeof(json), "[");
@@ -582,7 +578,7 @@ int main(int argc, char **argv)
 	if (pthread_create(&cpu, NULL, vcpu, &t) != 0)
 		finish(1, "pthread_create failed");
 	for (size_t i = 0; i < BALLOON_PAGES; i += BALLOON_STEP)
-		if (madvise(vm.mem[0] + (BALLOON_FIRST + i) * vm.page, BALLOON_STEP * vm.page, MADV_DONTNEED) < 0)
+		if (uf_madvise(vm.mem[0] + (BALLOON_FIRST + i) * vm.page, BALLOON_STEP * vm.page, MADV_DONTNEED) < 0)
 			finish(1, "madvise: %s", strerror(errno));
 	pthread_join(cpu, NULL);
 	wrong += t.wrong;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -32,10 +33,26 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(struct uf__ctx *) registry;
 static atomic_int ncontexts;
 
-/* The reaper thread watches every engine end for POLLHUP. */
+/* The engine thread (the "reaper") watches, with epoll: every engine end
+ * (POLLHUP is release; input is a hello from another process, serve.c) and
+ * every channel such a hello opened (requests).  Watches are added by any
+ * thread and freed only by the engine thread, after the batch of events
+ * that may name them. */
+enum watch_kind { W_KICK, W_CTX, W_CHAN };
+struct watch {
+	enum watch_kind kind;
+	int fd;				/* W_CTX: c->efd; W_CHAN: the channel, ours */
+	struct uf__ctx *c;		/* a reference */
+	int dead;
+	struct watch *next;
+};
 static pthread_t reaper;
 static int reaper_running;
-static int reaper_kick = -1;		/* eventfd: the set of contexts changed */
+static int reaper_ep = -1;
+static int reaper_kick = -1;		/* eventfd: something to sweep */
+static struct watch kick_watch = { .kind = W_KICK };
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct watch *watches;
 
 static void release(struct uf__ctx *c);
 static atomic_int cached_pid;		/* see uf__pid() */
@@ -74,6 +91,9 @@ struct uf__ctx *uf__ctx_get(int fd)
 void uf__ctx_put(struct uf__ctx *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) == 1) {
+		/* Closed only now: a thread still holding c may ring it. */
+		if (c->efd >= 0)
+			close(c->efd);
 		pthread_mutex_destroy(&c->ev_lock);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
@@ -85,7 +105,8 @@ int uf__is_user_fd(int fd)
 	struct uf__ctx *c = uf__ctx_get(fd);
 	if (c)
 		uf__ctx_put(c);
-	return c != NULL;
+	/* Or one another process opened and passed here. */
+	return c != NULL || uf__remote_is_user_fd(fd);
 }
 
 static void registry_remove(struct uf__ctx *c)
@@ -104,6 +125,13 @@ static void registry_remove(struct uf__ctx *c)
 /* ------------------------------------------------------------------------ */
 /* Release                                                                  */
 
+static void kick_reaper(void)
+{
+	uint64_t one = 1;
+	if (reaper_kick >= 0)
+		(void)!write(reaper_kick, &one, sizeof(one));
+}
+
 static void release(struct uf__ctx *c)
 {
 	if (atomic_exchange(&c->released, 1))
@@ -117,67 +145,135 @@ static void release(struct uf__ctx *c)
 	uf__wake(c, -1, 0, UINTPTR_MAX, FK_MISSING | FK_WP | FK_MINOR);
 	uf__release_events(c);
 	registry_remove(c);
-	close(c->efd);
+	/* The engine thread drops its watches of c (and closes the channels
+	 * other processes had to it); c->efd closes with the last reference. */
+	if (reaper_ep >= 0)
+		epoll_ctl(reaper_ep, EPOLL_CTL_DEL, c->efd, NULL);
+	kick_reaper();
 	uf__ctx_put(c);		/* the registry's reference */
+}
+
+/* Watch fd for c (taking a reference).  0 or -errno. */
+static int watch_add(enum watch_kind kind, int fd, struct uf__ctx *c)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->kind = kind;
+	w->fd = fd;
+	w->c = c;
+	atomic_fetch_add(&c->refs, 1);
+	/* Engine ends: edge-triggered, because the datagrams kept queued
+	 * there (serve.c) would make level-triggered input fire for ever. */
+	struct epoll_event ev = { .events = kind == W_CTX ? EPOLLIN | EPOLLET : EPOLLIN, .data.ptr = w };
+	pthread_mutex_lock(&watch_lock);
+	int r = epoll_ctl(reaper_ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+	if (r == 0) {
+		w->next = watches;
+		watches = w;
+	}
+	pthread_mutex_unlock(&watch_lock);
+	if (r < 0) {
+		uf__ctx_put(c);
+		free(w);
+	}
+	return r;
+}
+
+/* Free the watches that are done: dead ones, and those of released
+ * contexts (their channels close here, which the monitor sees). */
+static void sweep(void)
+{
+	pthread_mutex_lock(&watch_lock);
+	for (struct watch **p = &watches; *p;) {
+		struct watch *w = *p;
+		if (!w->dead && !atomic_load(&w->c->released)) {
+			p = &w->next;
+			continue;
+		}
+		*p = w->next;
+		if (w->kind == W_CHAN) {
+			epoll_ctl(reaper_ep, EPOLL_CTL_DEL, w->fd, NULL);
+			close(w->fd);
+		}
+		uf__ctx_put(w->c);
+		free(w);
+	}
+	pthread_mutex_unlock(&watch_lock);
+}
+
+static void on_event(struct watch *w, uint32_t events)
+{
+	struct uf__ctx *c = w->c;
+	if (w->dead || atomic_load(&c->released))
+		return;
+	if (w->kind == W_CTX) {
+		if (events & (EPOLLHUP | EPOLLERR)) {
+			release(c);
+			return;
+		}
+		int chan;
+		while (uf__serve_hello(c, &chan))
+			if (chan >= 0 && watch_add(W_CHAN, chan, c) < 0)
+				close(chan);
+		return;
+	}
+	/* A channel: serve what came, then notice a hang-up. */
+	if ((events & EPOLLIN) && uf__serve_request(c, w->fd) < 0)
+		w->dead = 1;
+	else if (!(events & EPOLLIN) && (events & (EPOLLHUP | EPOLLERR)))
+		w->dead = 1;
 }
 
 static void *reaper_main(void *arg)
 {
 	(void)arg;
-	struct pollfd *pfd = NULL;
-	struct uf__ctx **ctx = NULL;
-	size_t cap = 0;
+	struct epoll_event ev[16];
 	for (;;) {
-		pthread_mutex_lock(&registry_lock);
-		size_t n = 1;
-		for (struct uf__ctx *c = atomic_load(&registry); c; c = atomic_load(&c->next))
-			n++;
-		if (n > cap) {
-			cap = n * 2;
-			pfd = realloc(pfd, cap * sizeof(*pfd));
-			ctx = realloc(ctx, cap * sizeof(*ctx));
-			if (!pfd || !ctx)
-				abort();	/* a few bytes: nothing sensible to do */
+		int n = epoll_wait(reaper_ep, ev, 16, -1);
+		int must_sweep = 0;
+		for (int i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+			if (w == &kick_watch) {
+				uint64_t v;
+				(void)!read(reaper_kick, &v, sizeof(v));
+				must_sweep = 1;
+				continue;
+			}
+			on_event(w, ev[i].events);
+			must_sweep |= w->dead || atomic_load(&w->c->released);
 		}
-		pfd[0] = (struct pollfd){ .fd = reaper_kick, .events = POLLIN };
-		n = 1;
-		for (struct uf__ctx *c = atomic_load(&registry); c; c = atomic_load(&c->next)) {
-			atomic_fetch_add(&c->refs, 1);
-			ctx[n] = c;
-			pfd[n++] = (struct pollfd){ .fd = c->efd, .events = 0 };
-		}
-		pthread_mutex_unlock(&registry_lock);
-
-		int r = poll(pfd, n, -1);
-		if (r > 0 && (pfd[0].revents & POLLIN)) {
-			uint64_t v;
-			(void)!read(reaper_kick, &v, sizeof(v));
-		}
-		for (size_t i = 1; i < n; i++) {
-			if (r > 0 && (pfd[i].revents & (POLLHUP | POLLERR)))
-				release(ctx[i]);
-			uf__ctx_put(ctx[i]);
-		}
+		if (must_sweep)
+			sweep();
 	}
 	return NULL;
 }
 
-static void kick_reaper(void)
-{
-	uint64_t one = 1;
-	if (reaper_kick >= 0)
-		(void)!write(reaper_kick, &one, sizeof(one));
-}
-
-/* A forked child has no reaper thread: start a new one when needed. */
+/* A forked child has no engine thread, and the epoll set and the kick
+ * counter it inherited are the parent's: it starts its own when needed.
+ * The channels serve the parent's contexts: not the child's to keep. */
 static void after_fork_child(void)
 {
 	atomic_store(&cached_pid, 0);
 	uf__space_after_fork();
 	reaper_running = 0;
 	pthread_mutex_init(&registry_lock, NULL);
+	pthread_mutex_init(&watch_lock, NULL);
+	for (struct watch *w = watches, *next; w; w = next) {
+		next = w->next;
+		if (w->kind == W_CHAN)
+			close(w->fd);
+		free(w);	/* its reference stays: the context lives on */
+	}
+	watches = NULL;
+	if (reaper_ep >= 0)
+		close(reaper_ep);
+	if (reaper_kick >= 0)
+		close(reaper_kick);
+	reaper_ep = reaper_kick = -1;
 }
 
+/* Called with registry_lock held. */
 static int start_reaper(void)
 {
 	if (reaper_running)
@@ -187,11 +283,23 @@ static int start_reaper(void)
 		pthread_atfork(NULL, NULL, after_fork_child);
 		atfork_done = 1;
 	}
+	if (reaper_ep < 0) {
+		reaper_ep = epoll_create1(EPOLL_CLOEXEC);
+		if (reaper_ep < 0)
+			return -errno;
+	}
 	if (reaper_kick < 0) {
 		reaper_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (reaper_kick < 0)
 			return -errno;
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &kick_watch };
+		if (epoll_ctl(reaper_ep, EPOLL_CTL_ADD, reaper_kick, &ev) < 0)
+			return -errno;
 	}
+	/* Contexts a forked child inherited are watched again. */
+	for (struct uf__ctx *c = atomic_load(&registry); c; c = atomic_load(&c->next))
+		if (watch_add(W_CTX, c->efd, c) < 0)
+			return -ENOMEM;
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);	/* the thread inherits it */
@@ -248,13 +356,6 @@ int uf__user_open(int flags, char *why, size_t why_len)
 		return -e;
 	}
 	int app = sv[0], eng = sv[1];
-	/* A userfaultfd is never writable: fill the application end's send
-	 * buffer (shrunk to the minimum) so POLLOUT never shows. */
-	int small = 1;
-	setsockopt(app, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	static const char filler[2048];
-	while (send(app, filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
-		;
 	if (!(flags & O_CLOEXEC))
 		fcntl(app, F_SETFD, 0);
 	if (flags & O_NONBLOCK)
@@ -262,6 +363,11 @@ int uf__user_open(int flags, char *why, size_t why_len)
 
 	struct uf__ctx *c = calloc(1, sizeof(*c));
 	int r = c ? identity(app, &c->dev, &c->ino) : -ENOMEM;
+	if (r == 0) {
+		c->efd = eng;
+		/* A userfaultfd is never writable (see wire.h). */
+		r = uf__serve_prepare(c, app);
+	}
 	if (r == 0)
 		r = uf__trap_install();
 	if (r < 0) {
@@ -273,13 +379,14 @@ int uf__user_open(int flags, char *why, size_t why_len)
 		return r;
 	}
 	atomic_init(&c->refs, 1);
-	c->efd = eng;
 	atomic_flag_clear(&c->bell_lock);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->ev_lock, NULL);
 
 	pthread_mutex_lock(&registry_lock);
 	r = start_reaper();
+	if (r == 0)
+		r = watch_add(W_CTX, eng, c);
 	if (r == 0) {
 		atomic_store(&c->next, atomic_load(&registry));
 		atomic_store(&registry, c);
@@ -290,12 +397,12 @@ int uf__user_open(int flags, char *why, size_t why_len)
 		if (why && why_len)
 			snprintf(why, why_len, "user engine: cannot start its thread: %s", strerror(-r));
 		pthread_mutex_destroy(&c->lock);
+		pthread_mutex_destroy(&c->ev_lock);
 		free(c);
 		close(app);
 		close(eng);
 		return r;
 	}
-	kick_reaper();
 	return app;
 }
 
@@ -386,7 +493,7 @@ fail:
 		break;							\
 	}
 
-static int dispatch(struct uf__ctx *c, int fd, unsigned long request, void *arg)
+int uf__dispatch(struct uf__ctx *c, int fd, unsigned long request, void *arg)
 {
 	int r;
 	if (request != UFFDIO_API && atomic_load(&c->api) != 2)
@@ -440,13 +547,27 @@ static int dispatch(struct uf__ctx *c, int fd, unsigned long request, void *arg)
 	return r;
 }
 
+size_t uf__take_msgs(struct uf__ctx *c, struct uffd_msg *out, size_t n)
+{
+	/* Faults first, then events, as the kernel reads them. */
+	size_t k = uf__take_faults(c, out, n);
+	if (k < n)
+		k += uf__take_events(c, out + k, n - k);
+	return k;
+}
+
 static int user_ioctl(int fd, unsigned long request, void *arg)
 {
 	struct uf__ctx *c = uf__ctx_get(fd);
-	if (!c)
-		/* Not (or no longer) ours: the number may have been reused. */
+	if (!c) {
+		/* Another process's (passed to us), or not (or no longer)
+		 * ours: the number may have been reused. */
+		int r = uf__remote_ioctl(fd, request, arg);
+		if (r != -ENOTTY)
+			return r;
 		return ioctl(fd, request, arg) < 0 ? uf__neg_errno() : 0;
-	int r = dispatch(c, fd, request, arg);
+	}
+	int r = uf__dispatch(c, fd, request, arg);
 	if (atomic_load(&c->bell_stale))
 		uf__bell_sync_app(c, fd);
 	uf__ctx_put(c);
@@ -475,7 +596,7 @@ static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
 {
 	struct uf__ctx *c = uf__ctx_get(fd);
 	if (!c)
-		return -EBADF;
+		return uf__remote_read(fd, msgs, n);
 	ssize_t r;
 	if (n == 0 || atomic_load(&c->api) != 2) {
 		r = -EINVAL;
@@ -484,10 +605,7 @@ static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
 	if (n > 4096)
 		n = 4096;
 	for (;;) {
-		/* Faults first, then events, as the kernel reads them. */
-		size_t k = uf__take_faults(c, msgs, n);
-		if (k < n)
-			k += uf__take_events(c, msgs + k, n - k);
+		size_t k = uf__take_msgs(c, msgs, n);
 		if (k || atomic_load(&c->bell_stale))
 			uf__bell_sync_app(c, fd);
 		if (k) {
@@ -517,6 +635,8 @@ out:
 static int user_close(int fd)
 {
 	struct uf__ctx *c = uf__ctx_get(fd);
+	if (!c)
+		uf__remote_forget(fd);
 	int r = close(fd) < 0 ? uf__neg_errno() : 0;
 	if (c) {
 		/* If that was the last copy, release now rather than when the

@@ -149,6 +149,30 @@ void uf__bell_sync_app(struct uf__ctx *c, int fd)
 	uf__signals_restore(&old);
 }
 
+/* For a holder of the descriptor in another process (serve.c): the engine
+ * thread, signals blocked, cannot take the doorbell back itself, so it
+ * hands that over: 1 means "take one datagram off the descriptor", and the
+ * bell counts as gone from now on.  If it rings again before the monitor
+ * takes the old one, two wait a moment, and POLLIN is right either way. */
+int uf__bell_handover(struct uf__ctx *c)
+{
+	for (int n = 0; atomic_flag_test_and_set(&c->bell_lock); n++)
+		if (n > 50)
+			sched_yield();
+		else
+			cpu_relax();
+	int take = 0;
+	if (atomic_load(&c->npending) == 0 && c->bell) {
+		c->bell = 0;
+		take = 1;
+	} else {
+		bell_sync_locked(c, -1);
+	}
+	atomic_store(&c->bell_stale, 0);
+	atomic_flag_clear(&c->bell_lock);
+	return take;
+}
+
 /* Spin briefly (a handler on another CPU usually answers within a few
  * microseconds and a cross-CPU futex wake-up costs ~50 us here), yield
  * (a handler on this CPU needs it to run), then sleep. */

@@ -20,6 +20,9 @@
  *   register.c  UFFDIO_REGISTER and UFFDIO_UNREGISTER
  *   fill.c      COPY, ZEROPAGE, CONTINUE, POISON, MOVE, WAKE, WRITEPROTECT
  *   trap.c      the SIGSEGV handler
+ *   serve.c     serving the descriptor to other processes (the target's side)
+ *   remote.c    using a descriptor another process opened (the monitor's side)
+ *   wire.h      what those two say to each other
  *
  * Everything marked "signal-safe" below may be called from the SIGSEGV
  * handler: it uses no locks a faulting thread could hold, no malloc and
@@ -53,6 +56,8 @@ int uf__user_open(int flags, char *why, size_t why_len);
 /* ------------------------------------------------------------------------ */
 /* Contexts (context.c)                                                      */
 
+#define UU_HELD_MAX	8
+
 struct uf__ctx {
 	atomic_int refs;
 	int efd;			/* the engine's end of the socket pair */
@@ -77,6 +82,12 @@ struct uf__ctx {
 
 	pthread_mutex_t lock;		/* registration and release */
 	_Atomic(struct uf__ctx *) next;	/* the registry's list */
+
+	/* Datagrams kept queued on efd so the descriptor never looks
+	 * writable (serve.c; the engine thread's alone after open). */
+	unsigned held_n;
+	uint32_t held_len[UU_HELD_MAX];
+	uint32_t held_need;
 };
 
 /* The context behind an application descriptor (found by the socket's
@@ -94,6 +105,30 @@ int uf__copy_in(void *dst, const void *src, size_t len);
 /* This process's id, cached (signal-safe). */
 pid_t uf__pid(void);
 int uf__copy_out(void *dst, const void *src, size_t len);
+/* Run one ioctl on c (arg in this process's memory); fd: an application
+ * descriptor for the doorbell, or -1. */
+int uf__dispatch(struct uf__ctx *c, int fd, unsigned long request, void *arg);
+/* Take up to n messages without waiting: faults first, then events. */
+size_t uf__take_msgs(struct uf__ctx *c, struct uffd_msg *out, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Other processes (serve.c: the target's side; remote.c: the monitor's)     */
+
+/* At open: fingerprint the application end app and make it unwritable. */
+int uf__serve_prepare(struct uf__ctx *c, int app);
+/* Take the next hello queued on c->efd: 1 if there was one (*chan: the
+ * channel it opened, or -1 if it was refused), 0 if none. */
+int uf__serve_hello(struct uf__ctx *c, int *chan);
+/* Serve one request on chan: 0, or -1 when the channel is done. */
+int uf__serve_request(struct uf__ctx *c, int chan);
+
+/* The monitor's side: fd is a user-engine descriptor another process
+ * opened.  They return -ENOTTY (ioctl, read) / 0 (is) when it is not. */
+int uf__remote_ioctl(int fd, unsigned long request, void *arg);
+ssize_t uf__remote_read(int fd, struct uffd_msg *msgs, size_t n);
+int uf__remote_is_user_fd(int fd);
+/* fd is being closed: forget its channel (before close(2)). */
+void uf__remote_forget(int fd);
 
 /* ------------------------------------------------------------------------ */
 /* Memory: maps, segments, page states (space.c, memtype.c)                  */
@@ -241,6 +276,9 @@ void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kin
  * uf__bell_sync_app blocks them itself. */
 void uf__bell_sync(struct uf__ctx *c, int fd);
 void uf__bell_sync_app(struct uf__ctx *c, int fd);
+/* The engine thread's variant for another process's request: 1 if the
+ * requester must take one doorbell datagram off its descriptor. */
+int uf__bell_handover(struct uf__ctx *c);
 
 /* ------------------------------------------------------------------------ */
 /* Requests (register.c, fill.c)                                             */

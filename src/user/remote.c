@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * remote.c - the monitor's side: using a user-engine descriptor that another
+ * process opened and passed here (SCM_RIGHTS).  The protocol: wire.h.
+ *
+ * Readiness needs nothing from us: the descriptor is the real socket and
+ * the doorbell datagrams arrive on it.  ioctls and reads go to the target
+ * over a channel opened by a hello on first use, one per descriptor, one
+ * request at a time.  Arguments and source bytes are read here without
+ * trusting the pointers (process_vm_readv on ourselves), so a bad pointer is
+ * EFAULT, never SIGSEGV, and the target sees only bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include "user.h"
+#include "wire.h"
+
+#define HELLO_TIMEOUT_MS	5000
+#define MAX_CHANNELS		64
+
+struct channel {
+	dev_t dev;
+	ino_t ino;
+	int sock;			/* our end of the channel, -1 once the target is gone */
+	pthread_mutex_t lock;		/* one request at a time */
+};
+
+static pthread_mutex_t channels_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct channel *channels[MAX_CHANNELS];
+
+/* ------------------------------------------------------------------------ */
+/* Finding the target                                                       */
+
+/* Does fd look like a user-engine descriptor?  (Before a hello is sent to
+ * it: we do not write to sockets that are not ours.) */
+static int fingerprint(int fd, struct stat *st)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+	if (fstat(fd, st) < 0 || !S_ISSOCK(st->st_mode))
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) < 0 || v != AF_UNIX)
+		return 0;
+	l = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) < 0 || v != SOCK_SEQPACKET)
+		return 0;
+	l = sizeof(v);
+	return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &l) == 0 && v == 2 * UU_FINGERPRINT_RCVBUF;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Send a hello through fd and wait for the welcome on the new channel.
+ * The channel's socket, or -errno (-ESRCH: the target is gone). */
+static int hello(int fd)
+{
+	int p[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0)
+		return -errno;
+	int big = 4 * UU_CHUNK;
+	setsockopt(p[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+
+	struct uu_hello h;
+	memset(&h, 0, sizeof(h));
+	h.magic = UU_HELLO_MAGIC;
+	h.version = UU_WIRE_VERSION;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &p[1], sizeof(int));
+
+	/* The descriptor has room for a hello or two; another monitor's may
+	 * be in the way for a moment. */
+	int err = 0;
+	for (int waited = 0;; waited++) {
+		if (sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(h))
+			break;
+		err = errno == EAGAIN ? -EAGAIN : (errno == EPIPE || errno == ECONNRESET) ? -ESRCH : -errno;
+		if (err != -EAGAIN || waited >= HELLO_TIMEOUT_MS)
+			break;
+		sleep_ms(1);
+		err = 0;
+	}
+	close(p[1]);
+	if (err) {
+		close(p[0]);
+		return err == -EAGAIN ? -ETIMEDOUT : err;
+	}
+	struct pollfd pf = { .fd = p[0], .events = POLLIN };
+	struct uu_welcome w;
+	int r;
+	do
+		r = poll(&pf, 1, HELLO_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0 || recv(p[0], &w, sizeof(w), MSG_DONTWAIT) != (ssize_t)sizeof(w) ||
+	    w.magic != UU_HELLO_MAGIC || w.version != UU_WIRE_VERSION) {
+		close(p[0]);
+		/* Refused (the peer's user), or no engine behind it. */
+		return r == 0 ? -ETIMEDOUT : -EPERM;
+	}
+	return p[0];
+}
+
+/* The channel for fd, opening it on first use; NULL with *err if fd is not
+ * a user-engine descriptor of another process (-ENOTTY) or cannot be used. */
+static struct channel *channel_of(int fd, int *err)
+{
+	struct stat st;
+	if (!fingerprint(fd, &st)) {
+		*err = fcntl(fd, F_GETFD) < 0 ? -EBADF : -ENOTTY;
+		return NULL;
+	}
+	pthread_mutex_lock(&channels_lock);
+	struct channel *ch = NULL;
+	int free_slot = -1;
+	for (int i = 0; i < MAX_CHANNELS; i++) {
+		if (channels[i] && channels[i]->dev == st.st_dev && channels[i]->ino == st.st_ino) {
+			ch = channels[i];
+			break;
+		}
+		if (!channels[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (!ch) {
+		int sock = free_slot < 0 ? -EMFILE : hello(fd);
+		if (sock < 0) {
+			*err = sock;
+		} else if (!(ch = calloc(1, sizeof(*ch)))) {
+			close(sock);
+			*err = -ENOMEM;
+		} else {
+			ch->dev = st.st_dev;
+			ch->ino = st.st_ino;
+			ch->sock = sock;
+			pthread_mutex_init(&ch->lock, NULL);
+			channels[free_slot] = ch;
+		}
+	}
+	pthread_mutex_unlock(&channels_lock);
+	return ch;
+}
+
+int uf__remote_is_user_fd(int fd)
+{
+	int err;
+	return channel_of(fd, &err) != NULL;
+}
+
+void uf__remote_forget(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	pthread_mutex_lock(&channels_lock);
+	for (int i = 0; i < MAX_CHANNELS; i++) {
+		struct channel *ch = channels[i];
+		if (ch && ch->dev == st.st_dev && ch->ino == st.st_ino) {
+			/* Another copy of the descriptor may still be in use
+			 * here; it will open a new channel if it needs one. */
+			pthread_mutex_lock(&ch->lock);
+			channels[i] = NULL;
+			if (ch->sock >= 0)
+				close(ch->sock);
+			pthread_mutex_unlock(&ch->lock);
+			pthread_mutex_destroy(&ch->lock);
+			free(ch);
+		}
+	}
+	pthread_mutex_unlock(&channels_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* One request                                                              */
+
+/* Send q (with its argument and data) and wait for the answer: the reply's
+ * header and up to cap bytes of body.  Takes the doorbell datagram off fd
+ * when the target says so.  -ESRCH once the target is gone. */
+static int exchange(struct channel *ch, int fd, struct uu_req *q, const void *arg,
+		    const void *data, struct uu_rep *rep, void *body, size_t cap)
+{
+	int cs;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&ch->lock);
+	int r = -ESRCH;
+	if (ch->sock < 0)
+		goto out;
+	q->magic = UU_REQ_MAGIC;
+	struct iovec out[3] = {
+		{ q, sizeof(*q) }, { (void *)arg, q->arg_len }, { (void *)data, q->data_len },
+	};
+	struct msghdr m = { .msg_iov = out, .msg_iovlen = 3 };
+	ssize_t n;
+	do
+		n = sendmsg(ch->sock, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)(sizeof(*q) + q->arg_len + q->data_len))
+		goto gone;
+	struct iovec in[2] = { { rep, sizeof(*rep) }, { body, cap } };
+	struct msghdr mi = { .msg_iov = in, .msg_iovlen = 2 };
+	do
+		n = recvmsg(ch->sock, &mi, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < (ssize_t)sizeof(*rep) || rep->magic != UU_REP_MAGIC || rep->len > cap ||
+	    (size_t)n != sizeof(*rep) + rep->len)
+		goto gone;
+	if (rep->retract) {
+		char b;
+		(void)!recv(fd, &b, 1, MSG_DONTWAIT);
+	}
+	r = 0;
+	goto out;
+gone:
+	close(ch->sock);
+	ch->sock = -1;
+out:
+	pthread_mutex_unlock(&ch->lock);
+	pthread_setcancelstate(cs, NULL);
+	return r;
+}
+
+/* Read len bytes at src of our own memory as far as they are readable, a
+ * page at a time: how many were. */
+static size_t read_readable(void *to, uintptr_t src, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		size_t in_page = 4096 - ((src + done) & 4095);
+		size_t k = len - done < in_page ? len - done : in_page;
+		struct iovec l = { (char *)to + done, k }, r = { (void *)(src + done), k };
+		if (process_vm_readv(uf__pid(), &l, 1, &r, 1, 0) != (ssize_t)k)
+			break;
+		done += k;
+	}
+	return done;
+}
+
+/* UFFDIO_COPY: the source travels with the request, UU_CHUNK at a time.
+ * Each request names the whole rest of the range, so the target checks it
+ * as the kernel checks the whole call, and copies what came with it (the
+ * copy stops where the bytes end, at the target's guard page). */
+static int remote_copy(struct channel *ch, int fd, struct uffdio_copy *user, struct uffdio_copy a,
+		       uint32_t flags)
+{
+	char *data = malloc(UU_CHUNK);
+	if (!data)
+		return -ENOMEM;
+	__s64 total = 0;
+	int ret;
+	for (int first = 1;; first = 0) {
+		struct uffdio_copy piece = a;
+		piece.dst += (__u64)total;
+		piece.src += (__u64)total;
+		piece.len -= (__u64)total;
+		if (!first)
+			piece.copy = 0;
+		size_t want = piece.len < UU_CHUNK ? (size_t)piece.len : UU_CHUNK;
+		/* A source the kernel refuses is the target's to refuse. */
+		size_t have = uf__validate_range(piece.src & ~(__u64)4095, piece.len) == 0
+			? read_readable(data, (uintptr_t)piece.src, want) : 0;
+		struct uu_req q = { .op = UU_OP_IOCTL, .request = UFFDIO_COPY, .flags = flags,
+				    .arg_len = sizeof(piece), .data_len = (uint32_t)have };
+		struct uu_rep rep;
+		struct uffdio_copy back;
+		ret = exchange(ch, fd, &q, &piece, data, &rep, &back, sizeof(back));
+		if (ret < 0)
+			break;
+		ret = rep.ret;
+		if (rep.len != sizeof(back))
+			break;
+		/* Stopped only because the bytes sent ran out: go on. */
+		int more = rep.ret == -EAGAIN && back.copy >= 0 && (size_t)back.copy == have &&
+			   have == want && (__u64)(total + back.copy) < a.len;
+		if (first && !more) {
+			/* The whole call was this one request: its argument
+			 * as the target left it (src is ours again). */
+			if (!flags && uf__copy_out(user, &back, sizeof(back)) < 0)
+				ret = -EFAULT;
+			break;
+		}
+		if (!more) {
+			if (back.copy > 0)
+				total += back.copy;
+			ret = (__u64)total == a.len ? 0 : -EAGAIN;
+			if (uf__copy_out(&user->copy, &total, sizeof(total)) < 0)
+				ret = -EFAULT;
+			break;
+		}
+		total += back.copy;
+	}
+	free(data);
+	return ret;
+}
+
+int uf__remote_ioctl(int fd, unsigned long request, void *arg)
+{
+	int err;
+	struct channel *ch = channel_of(fd, &err);
+	if (!ch)
+		return err;
+	/* The argument's size is in the request number; anything else is not
+	 * a userfaultfd ioctl and the target refuses it with EINVAL. */
+	size_t size = _IOC_TYPE(request) == UFFDIO ? _IOC_SIZE(request) : 0;
+	if (size > UU_ARG_MAX)
+		size = 0;
+	char buf[UU_ARG_MAX];
+	uint32_t flags = 0;
+	if (size && uf__copy_in(buf, arg, size) < 0)
+		flags |= UU_ARG_UNREADABLE;
+	else if (size && uf__copy_out(arg, buf, size) < 0)
+		flags |= UU_ARG_READONLY;	/* same bytes written back: a test */
+	if (request == UFFDIO_COPY && size == sizeof(struct uffdio_copy) &&
+	    !(flags & UU_ARG_UNREADABLE)) {
+		struct uffdio_copy a;
+		memcpy(&a, buf, sizeof(a));
+		return remote_copy(ch, fd, arg, a, flags);
+	}
+	struct uu_req q = { .op = UU_OP_IOCTL, .request = request, .flags = flags,
+			    .arg_len = (uint32_t)size };
+	struct uu_rep rep;
+	char back[UU_ARG_MAX];
+	int r = exchange(ch, fd, &q, buf, NULL, &rep, back, sizeof(back));
+	if (r < 0)
+		return r;
+	/* The call's writes to its argument, made there on a copy: make them
+	 * here (a read-only argument failed there already). */
+	if (rep.len == size && size && !flags && uf__copy_out(arg, back, size) < 0)
+		return -EFAULT;
+	return rep.ret;
+}
+
+ssize_t uf__remote_read(int fd, struct uffd_msg *msgs, size_t n)
+{
+	int err;
+	struct channel *ch = channel_of(fd, &err);
+	if (!ch)
+		return err == -ENOTTY ? -EBADF : err;
+	if (n == 0)
+		return -EINVAL;
+	if (n > UU_READ_MAX)
+		n = UU_READ_MAX;
+	struct uffd_msg got[UU_READ_MAX];
+	for (;;) {
+		struct uu_req q = { .op = UU_OP_READ, .nmsg = (uint32_t)n };
+		struct uu_rep rep;
+		int r = exchange(ch, fd, &q, NULL, NULL, &rep, got, sizeof(got));
+		if (r < 0)
+			return r == -ESRCH ? 0 : r;	/* the target is gone: end of file */
+		if (rep.ret > 0) {
+			size_t len = (size_t)rep.ret * sizeof(*got);
+			if (rep.len != len)
+				return -EIO;
+			return uf__copy_out(msgs, got, len) < 0 ? -EFAULT : rep.ret;
+		}
+		if (rep.ret != -EAGAIN)
+			return rep.ret;
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0)
+			return -errno;
+		if (fl & O_NONBLOCK)
+			return -EAGAIN;
+		/* Sleep until the doorbell rings (a cancellation point, and
+		 * restarted or not after a signal as the kernel's read is). */
+		char b;
+		ssize_t k = recv(fd, &b, 1, MSG_PEEK);
+		if (k == 0)
+			return 0;		/* the target is gone */
+		if (k < 0 && errno != EAGAIN)
+			return -errno;
+	}
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * serve.c - the target's side of a descriptor used from another process:
+ * keeping the descriptor unwritable, taking hellos, and serving requests on
+ * the channels they open.  The protocol and why it looks like this: wire.h.
+ *
+ * Everything here runs on the engine's thread (context.c), one request at a
+ * time, with every signal blocked.  A request runs through the very code an
+ * in-process call runs (uf__dispatch, uf__take_msgs), on a copy of its
+ * argument kept in this process, so both give the same results.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "user.h"
+#include "wire.h"
+
+/* ------------------------------------------------------------------------ */
+/* At open: the charge that keeps the descriptor from looking writable       */
+
+int uf__serve_prepare(struct uf__ctx *c, int app)
+{
+	int small = 1, mark = UU_FINGERPRINT_RCVBUF, on = 1;
+	if (setsockopt(app, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) < 0 ||
+	    setsockopt(app, SOL_SOCKET, SO_RCVBUF, &mark, sizeof(mark)) < 0 ||
+	    setsockopt(c->efd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
+		return -errno;
+	/* Filler datagrams the size of a hello, until POLLOUT goes away: on
+	 * this kernel one does it (the send buffer is at its minimum). */
+	static const struct uu_hello filler;
+	c->held_n = 0;
+	c->held_need = 0;
+	for (;;) {
+		struct pollfd p = { .fd = app, .events = POLLOUT };
+		if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLOUT))
+			return 0;
+		if (c->held_n == UU_HELD_MAX ||
+		    send(app, &filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(filler))
+			return -ENOBUFS;
+		c->held_len[c->held_n++] = sizeof(filler);
+		c->held_need += sizeof(filler);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hellos                                                                    */
+
+static int peer_allowed(const struct ucred *cr)
+{
+	/* The descriptor is the credential; the user is checked as well:
+	 * ours, or the administrator. */
+	return cr && (cr->uid == 0 || cr->uid == getuid() || cr->uid == geteuid());
+}
+
+static int is_seqpacket(int fd)
+{
+	int type = 0;
+	socklen_t l = sizeof(type);
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) == 0 && type == SOCK_SEQPACKET;
+}
+
+/* Drop the oldest held datagram while the newer ones still make the charge
+ * (a hostile peer's tiny datagrams do not count for much). */
+static void drop_old_hellos(struct uf__ctx *c)
+{
+	for (;;) {
+		uint32_t sum = 0;
+		for (unsigned i = 1; i < c->held_n; i++)
+			sum += c->held_len[i];
+		if (c->held_n < 2 || (sum < c->held_need && c->held_n < UU_HELD_MAX))
+			return;
+		/* No buffer and no control space: the datagram and any
+		 * descriptors it carries are discarded. */
+		if (recv(c->efd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC) < 0)
+			return;
+		memmove(c->held_len, c->held_len + 1, (c->held_n - 1) * sizeof(c->held_len[0]));
+		c->held_n--;
+	}
+}
+
+int uf__serve_hello(struct uf__ctx *c, int *chan)
+{
+	*chan = -1;
+	int off = 0;
+	for (unsigned i = 0; i < c->held_n; i++)
+		off += (int)c->held_len[i];
+	if (setsockopt(c->efd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0)
+		return 0;
+
+	struct uu_hello h;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8) + CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(c->efd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return 0;
+	c->held_len[c->held_n++] = (uint32_t)n;
+
+	/* Peeking gave us copies of any descriptors it carries. */
+	int fd = -1;
+	const struct ucred *cred = NULL;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS && cm->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			cred = (const struct ucred *)(void *)CMSG_DATA(cm);
+		} else if (cm->cmsg_type == SCM_RIGHTS) {
+			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int got;
+				memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (fd < 0)
+					fd = got;
+				else
+					close(got);
+			}
+		}
+	}
+	int ok = n == (ssize_t)sizeof(h) && !(msg.msg_flags & MSG_CTRUNC) &&
+		 h.magic == UU_HELLO_MAGIC && h.version == UU_WIRE_VERSION &&
+		 fd >= 0 && is_seqpacket(fd) && peer_allowed(cred);
+	if (ok) {
+		int big = 4 * UU_CHUNK;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+		struct uu_welcome w = { .magic = UU_HELLO_MAGIC, .version = UU_WIRE_VERSION,
+					.pid = uf__pid() };
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		ok = send(fd, &w, sizeof(w), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(w);
+	}
+	if (ok)
+		*chan = fd;
+	else if (fd >= 0)
+		close(fd);	/* the monitor sees the channel hang up */
+	drop_old_hellos(c);
+	return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Requests                                                                 */
+
+/* The places a request's argument and source bytes are put: each ends at a
+ * page no one can read, so an argument or source the monitor could not read
+ * (all or from some byte on) fails here at the same point. */
+static char *arg_page;		/* [arg page][guard] */
+static char *data_area;		/* [UU_CHUNK][guard] */
+static size_t page_size;
+static char reqbuf[sizeof(struct uu_req) + UU_ARG_MAX + UU_CHUNK];
+static char repbuf[sizeof(struct uu_rep) + UU_READ_MAX * sizeof(struct uffd_msg)];
+
+static int areas(void)
+{
+	if (arg_page)
+		return 0;
+	page_size = (size_t)sysconf(_SC_PAGESIZE);
+	char *a = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *d = mmap(NULL, UU_CHUNK + page_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED || d == MAP_FAILED) {
+		if (a != MAP_FAILED)
+			munmap(a, 2 * page_size);
+		if (d != MAP_FAILED)
+			munmap(d, UU_CHUNK + page_size);
+		return -ENOMEM;
+	}
+	mprotect(a + page_size, page_size, PROT_NONE);
+	mprotect(d + UU_CHUNK, page_size, PROT_NONE);
+	arg_page = a;
+	data_area = d;
+	return 0;
+}
+
+static int reply(int chan, int32_t ret, uint32_t retract, const void *body, uint32_t len)
+{
+	struct uu_rep r = { .magic = UU_REP_MAGIC, .ret = ret, .retract = retract, .len = len };
+	memcpy(repbuf, &r, sizeof(r));
+	if (len)
+		memcpy(repbuf + sizeof(r), body, len);
+	ssize_t n = send(chan, repbuf, sizeof(r) + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return n == (ssize_t)(sizeof(r) + len) ? 0 : -1;
+}
+
+/* One ioctl: the argument is placed at the end of the argument page, so a
+ * call that reads or writes past its size faults as it would have. */
+static int serve_ioctl(struct uf__ctx *c, const struct uu_req *q, const char *arg, const char *data,
+		       char *out)
+{
+	if (q->flags & UU_ARG_UNREADABLE)
+		return uf__dispatch(c, -1, q->request, arg_page + page_size);
+	char *a = arg_page + page_size - q->arg_len;
+	memcpy(a, arg, q->arg_len);
+	__u64 orig_src = 0;
+	int is_copy = q->request == UFFDIO_COPY && q->arg_len == sizeof(struct uffdio_copy);
+	if (is_copy) {
+		/* The source bytes travelled with the request: point the copy at
+		 * them, ending at the guard page.  A source the kernel would
+		 * refuse is left as it is, to be refused here the same way. */
+		struct uffdio_copy *cp = (struct uffdio_copy *)(void *)a;
+		orig_src = cp->src;
+		if (uf__validate_range(cp->src & ~(__u64)4095, cp->len) == 0) {
+			char *src = data_area + UU_CHUNK - q->data_len;
+			memcpy(src, data, q->data_len);
+			cp->src = (uintptr_t)src;
+		}
+	}
+	if (q->flags & UU_ARG_READONLY)
+		mprotect(arg_page, page_size, PROT_READ);
+	int r = uf__dispatch(c, -1, q->request, a);
+	if (q->flags & UU_ARG_READONLY)
+		mprotect(arg_page, page_size, PROT_READ | PROT_WRITE);
+	if (is_copy)
+		((struct uffdio_copy *)(void *)a)->src = orig_src;
+	memcpy(out, a, q->arg_len);
+	return r;
+}
+
+int uf__serve_request(struct uf__ctx *c, int chan)
+{
+	ssize_t n = recv(chan, reqbuf, sizeof(reqbuf), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;	/* the monitor closed its end */
+	struct uu_req q;
+	if ((size_t)n > sizeof(reqbuf) || (size_t)n < sizeof(q))
+		return reply(chan, -EINVAL, 0, NULL, 0);
+	memcpy(&q, reqbuf, sizeof(q));
+	if (q.magic != UU_REQ_MAGIC || q.arg_len > UU_ARG_MAX || q.data_len > UU_CHUNK ||
+	    (size_t)n != sizeof(q) + q.arg_len + q.data_len || areas() < 0)
+		return reply(chan, -EINVAL, 0, NULL, 0);
+	const char *arg = reqbuf + sizeof(q), *data = arg + q.arg_len;
+
+	char out[sizeof(repbuf) - sizeof(struct uu_rep)];
+	int32_t ret;
+	uint32_t len = 0;
+	switch (q.op) {
+	case UU_OP_IOCTL:
+		ret = serve_ioctl(c, &q, arg, data, out);
+		len = (q.flags & UU_ARG_UNREADABLE) ? 0 : q.arg_len;
+		break;
+	case UU_OP_READ:
+		if (q.nmsg == 0 || q.nmsg > UU_READ_MAX || atomic_load(&c->api) != 2) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = (int32_t)uf__take_msgs(c, (struct uffd_msg *)(void *)out, q.nmsg);
+		if (ret == 0)
+			ret = -EAGAIN;
+		else
+			len = (uint32_t)ret * sizeof(struct uffd_msg);
+		break;
+	default:
+		ret = -EINVAL;
+	}
+	return reply(chan, ret, (uint32_t)uf__bell_handover(c), out, len);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wire.h - how another process uses a user-engine descriptor it was given.
+ *
+ * A user-engine descriptor is one end of a socket pair whose other end the
+ * engine keeps in the process that opened it (the "target").  A process that
+ * receives the descriptor (the "monitor", over SCM_RIGHTS) polls it and sees
+ * the doorbell natively; everything else it asks the target for:
+ *
+ *   1. Hello.  The monitor sends one datagram through the descriptor itself,
+ *      carrying one end of a fresh socket pair (SCM_RIGHTS).  Only a holder of
+ *      the descriptor can do this, so the descriptor is the credential, as it
+ *      is with the kernel; the target also checks the sender's user
+ *      (SCM_CREDENTIALS).  The target answers on the new pair: that pair is
+ *      the monitor's private channel from then on.
+ *   2. Requests on the channel: an ioctl (its argument, and for UFFDIO_COPY
+ *      the source bytes) or a read.  The target runs it with the same code as
+ *      in-process calls and answers with the result and the argument as the
+ *      call left it.
+ *
+ * Why the hello goes through the descriptor: no name to find (an abstract
+ * socket would stop at network namespaces, a path at mount namespaces), and
+ * no permission beyond holding the descriptor (pidfd_getfd and
+ * process_vm_writev need ptrace rights).  The descriptor must never look
+ * writable (a userfaultfd never does), so the engine keeps its send buffer
+ * charged with datagrams it does not take: a socket is writable only while
+ * under a quarter of its buffer is charged, but it may send while under all
+ * of it.  The engine keeps the newest hellos queued as that charge and reads
+ * each new one by peeking past them (SO_PEEK_OFF); epoll in edge-triggered
+ * mode tells it when one arrives.  See serve.c.
+ *
+ * Everything in these messages is checked by the receiver: sizes, counts,
+ * the operation.  Integers are in the host's order (both ends are on one
+ * machine).
+ */
+#ifndef UF_USER_WIRE_H
+#define UF_USER_WIRE_H
+
+#include <stdint.h>
+
+#define UU_WIRE_VERSION		1
+#define UU_HELLO_MAGIC		0x4f4c4c4548465555ull	/* "UUFHELLO" */
+#define UU_REQ_MAGIC		0x51524655u		/* "UFRQ" */
+#define UU_REP_MAGIC		0x50524655u		/* "UFRP" */
+
+/* Every hello datagram (and the filler the engine starts with) is this long,
+ * so that one of them keeps the descriptor from ever looking writable. */
+#define UU_HELLO_BYTES		1024
+
+/* The application end's receive buffer is set to this (the kernel doubles
+ * it): a fingerprint a monitor checks before it sends a hello to a socket. */
+#define UU_FINGERPRINT_RCVBUF	23117
+
+/* Source bytes carried by one request (UFFDIO_COPY is split into these). */
+#define UU_CHUNK		(64u * 1024)
+/* Messages returned by one read request. */
+#define UU_READ_MAX		128u
+/* Largest argument of any userfaultfd ioctl (struct uffdio_api is 24). */
+#define UU_ARG_MAX		64u
+
+struct uu_hello {
+	uint64_t magic;			/* UU_HELLO_MAGIC */
+	uint32_t version;		/* UU_WIRE_VERSION */
+	uint32_t pad;
+	char filler[UU_HELLO_BYTES - 16];
+};
+
+/* The target's answer on the new channel. */
+struct uu_welcome {
+	uint64_t magic;			/* UU_HELLO_MAGIC */
+	uint32_t version;
+	int32_t pid;			/* the target, as the target sees itself */
+};
+
+enum uu_op {
+	UU_OP_IOCTL = 1,
+	UU_OP_READ = 2,
+};
+
+/* UU_OP_IOCTL flags: where the monitor could not read or write the
+ * argument, the target runs the call on an argument that fails the same
+ * way, so the errors come in the kernel's order. */
+#define UU_ARG_UNREADABLE	0x1u
+#define UU_ARG_READONLY		0x2u
+
+struct uu_req {
+	uint32_t magic;			/* UU_REQ_MAGIC */
+	uint32_t op;			/* enum uu_op */
+	uint64_t request;		/* UU_OP_IOCTL: the ioctl number */
+	uint32_t flags;			/* UU_ARG_* */
+	uint32_t arg_len;		/* argument bytes that follow */
+	uint32_t data_len;		/* UFFDIO_COPY: source bytes after the argument */
+	uint32_t nmsg;			/* UU_OP_READ: at most this many messages */
+	/* followed by arg_len + data_len bytes */
+};
+
+struct uu_rep {
+	uint32_t magic;			/* UU_REP_MAGIC */
+	int32_t ret;			/* 0 or -errno; UU_OP_READ: messages, or -errno */
+	uint32_t retract;		/* take one doorbell datagram off the descriptor */
+	uint32_t len;			/* bytes that follow: the argument, or the messages */
+};
+
+#endif /* UF_USER_WIRE_H */
