@@ -46,6 +46,9 @@
 /* Every hello datagram (and the filler the engine starts with) is this long,
  * so that one of them keeps the descriptor from ever looking writable. */
 #define UU_HELLO_BYTES		1024
+/* The engine keeps at most this much charged (its estimate, serve.c), so a
+ * hello always fits behind (the send buffer is 4.5 KiB, its minimum). */
+#define UU_HELD_CHARGE_MAX	4096
 
 /* The application end's receive buffer is set to this (the kernel doubles
  * it): a fingerprint a monitor checks before it sends a hello to a socket. */

@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xproc.c - a descriptor served from another process: the target (the
+ * test) opens the context and registers its memory; a monitor process
+ * receives the descriptor over SCM_RIGHTS and resolves the faults, as
+ * Firecracker's page server, CRIU's lazy-pages daemon or QEMU do.
+ *
+ * The monitor is forked before the context exists (so it knows nothing of
+ * it but the descriptor) and runs whatever the test asks: an ioctl, a read,
+ * a poll, raw bytes written to the descriptor.  Every case runs on both
+ * engines and asserts the kernel's results.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "lib/fault.h"
+#include "user/wire.h"
+
+/* ------------------------------------------------------------------------ */
+/* The monitor process                                                      */
+
+enum mon_op { M_GIVE, M_IOCTL, M_READ, M_POLL, M_WRITE, M_CLOSE, M_HELLO_RAW };
+
+/* How M_IOCTL treats the argument's pointers. */
+#define M_SRC_DATA	1	/* UFFDIO_COPY: src = the data sent, in the monitor */
+#define M_SRC_SHORT	2	/* ... followed by an unreadable page */
+#define M_ARG_NULL	4	/* pass NULL as the argument */
+
+struct mon_cmd {
+	int op;
+	int flags;
+	unsigned long request;
+	int timeout_ms;
+	unsigned n;
+	size_t arg_len;
+	size_t data_len;
+	unsigned char arg[64];
+};
+
+struct mon_res {
+	long long ret;
+	int revents;
+	unsigned char arg[64];
+	unsigned nmsg;
+	struct uffd_msg msg[8];
+};
+
+struct mon {
+	pid_t pid;
+	int ctl;
+};
+
+#define DATA_MAX (1u << 20)
+
+static int send_fd(int sock, int fd)
+{
+	char one = 1;
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { &one, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char one;
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } ctl;
+	struct iovec iov = { &one, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf) };
+	if (recvmsg(sock, &m, 0) != 1)
+		return -1;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* A raw hello, as a hostile peer would write it: returns the channel or -1. */
+static int raw_hello(int fd)
+{
+	int p[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, p) < 0)
+		return -1;
+	struct uu_hello h;
+	memset(&h, 0, sizeof(h));
+	h.magic = UU_HELLO_MAGIC;
+	h.version = UU_WIRE_VERSION;
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &p[1], sizeof(int));
+	ssize_t n = sendmsg(fd, &m, MSG_NOSIGNAL);
+	close(p[1]);
+	struct uu_welcome w;
+	struct pollfd pf = { p[0], POLLIN, 0 };
+	if (n != sizeof(h) || poll(&pf, 1, 5000) != 1 || recv(p[0], &w, sizeof(w), 0) != sizeof(w)) {
+		close(p[0]);
+		return -1;
+	}
+	return p[0];
+}
+
+static void mon_serve(int ctl)
+{
+	int fd = -1;
+	char *data = mmap(NULL, DATA_MAX + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mon_cmd c;
+	while (recv(ctl, &c, sizeof(c), 0) == sizeof(c)) {
+		struct mon_res r;
+		memset(&r, 0, sizeof(r));
+		if (c.data_len && recv(ctl, data, c.data_len, MSG_WAITALL) != (ssize_t)c.data_len)
+			break;
+		switch (c.op) {
+		case M_GIVE:
+			fd = recv_fd(ctl);
+			r.ret = fd;
+			break;
+		case M_IOCTL: {
+			unsigned char arg[64];
+			memcpy(arg, c.arg, sizeof(arg));
+			if (c.flags & (M_SRC_DATA | M_SRC_SHORT)) {
+				/* The source ends at an unreadable page if asked. */
+				char *src = data;
+				if (c.flags & M_SRC_SHORT) {
+					src = data + DATA_MAX - c.data_len;
+					memmove(src, data, c.data_len);
+					mprotect(data + DATA_MAX, 4096, PROT_NONE);
+				}
+				((struct uffdio_copy *)(void *)arg)->src = (uintptr_t)src;
+			}
+			r.ret = uf_ioctl(fd, c.request, (c.flags & M_ARG_NULL) ? NULL : arg);
+			memcpy(r.arg, arg, sizeof(arg));
+			if (c.flags & (M_SRC_DATA | M_SRC_SHORT))
+				((struct uffdio_copy *)(void *)r.arg)->src = 0;
+			break;
+		}
+		case M_READ: {
+			struct pollfd pf = { fd, POLLIN, 0 };
+			poll(&pf, 1, c.timeout_ms);
+			r.revents = pf.revents;
+			r.ret = uf_read(fd, r.msg, c.n ? c.n : 1);
+			r.nmsg = r.ret > 0 ? (unsigned)r.ret : 0;
+			break;
+		}
+		case M_POLL: {
+			struct pollfd pf = { fd, POLLIN | POLLOUT, 0 };
+			r.ret = poll(&pf, 1, c.timeout_ms);
+			r.revents = pf.revents;
+			break;
+		}
+		case M_WRITE:
+			r.ret = write(fd, data, c.data_len) < 0 ? -errno : (long long)c.data_len;
+			break;
+		case M_CLOSE:
+			r.ret = uf_close(fd);
+			fd = -1;
+			break;
+		case M_HELLO_RAW:
+			/* The rest of this op speaks the wire itself: the
+			 * requests to send came as data; answer each one. */
+			{
+				int ch = raw_hello(fd);
+				r.ret = ch < 0 ? -1 : 0;
+				size_t off = 0;
+				unsigned k = 0;
+				while (ch >= 0 && off + sizeof(uint32_t) <= c.data_len && k < 8) {
+					uint32_t len;
+					memcpy(&len, data + off, sizeof(len));
+					off += sizeof(len);
+					if (off + len > c.data_len)
+						break;
+					struct uu_rep rep;
+					memset(&rep, 0, sizeof(rep));
+					if (send(ch, data + off, len, MSG_NOSIGNAL) == (ssize_t)len) {
+						struct pollfd pf = { ch, POLLIN, 0 };
+						if (poll(&pf, 1, 5000) == 1)
+							(void)!recv(ch, &rep, sizeof(rep), MSG_TRUNC);
+					}
+					/* Report each answer's return value. */
+					r.msg[k].arg.reserved.reserved1 = (uint64_t)(int64_t)rep.ret;
+					r.msg[k].arg.reserved.reserved2 = rep.magic;
+					k++;
+					off += len;
+				}
+				r.nmsg = k;
+				if (ch >= 0)
+					close(ch);
+			}
+			break;
+		}
+		if (send(ctl, &r, sizeof(r), MSG_NOSIGNAL) != sizeof(r))
+			break;
+	}
+	_exit(0);
+}
+
+/* Fork the monitor: before the context exists, so it knows nothing of it
+ * but the descriptor it will be given. */
+static struct mon mon_start(void)
+{
+	int sv[2];
+	T_ASSERT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	pid_t pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		mon_serve(sv[1]);
+	}
+	close(sv[1]);
+	return (struct mon){ pid, sv[0] };
+}
+
+static struct mon_res mon_call(struct mon *m, struct mon_cmd *c, const void *data)
+{
+	struct mon_res r;
+	if (send(m->ctl, c, sizeof(*c), MSG_NOSIGNAL) != sizeof(*c) ||
+	    (c->data_len && send(m->ctl, data, c->data_len, MSG_NOSIGNAL) != (ssize_t)c->data_len))
+		T_FAIL("the monitor is gone");
+	if (c->op == M_GIVE)
+		T_ASSERT(send_fd(m->ctl, (int)c->n) == 0);
+	if (recv(m->ctl, &r, sizeof(r), MSG_WAITALL) != sizeof(r))
+		T_FAIL("the monitor died");
+	return r;
+}
+
+static void mon_give(struct mon *m, int fd)
+{
+	struct mon_cmd c = { .op = M_GIVE, .n = (unsigned)fd };
+	T_ASSERT(mon_call(m, &c, NULL).ret >= 0);
+}
+
+/* An ioctl run in the monitor; *arg is updated as the monitor's was. */
+static long long mon_ioctl(struct mon *m, unsigned long request, void *arg, size_t len, int flags,
+			   const void *data, size_t data_len)
+{
+	struct mon_cmd c = { .op = M_IOCTL, .request = request, .flags = flags, .arg_len = len,
+			     .data_len = data_len };
+	memcpy(c.arg, arg, len);
+	struct mon_res r = mon_call(m, &c, data);
+	memcpy(arg, r.arg, len);
+	return r.ret;
+}
+
+static struct mon_res mon_read(struct mon *m, unsigned n, int timeout_ms)
+{
+	struct mon_cmd c = { .op = M_READ, .n = n, .timeout_ms = timeout_ms };
+	return mon_call(m, &c, NULL);
+}
+
+static int mon_poll(struct mon *m, int timeout_ms)
+{
+	struct mon_cmd c = { .op = M_POLL, .timeout_ms = timeout_ms };
+	return mon_call(m, &c, NULL).revents;
+}
+
+static void mon_stop(struct mon *m)
+{
+	close(m->ctl);
+	kill(m->pid, SIGKILL);
+	waitpid(m->pid, NULL, 0);
+}
+
+static long long mon_copy(struct mon *m, void *dst, const void *data, size_t len, __u64 mode, __s64 *res)
+{
+	struct uffdio_copy a = { .dst = f_ul(dst), .len = len, .mode = mode, .copy = F_SENTINEL };
+	long long r = mon_ioctl(m, UFFDIO_COPY, &a, sizeof(a), M_SRC_DATA, data, len);
+	*res = a.copy;
+	return r;
+}
+
+/* The common set-up: a monitor, then a context with `mode` on a region of
+ * npages, given to the monitor. */
+struct xp {
+	struct mon m;
+	int fd;
+	struct t_region r;
+};
+
+static void xp_setup(const struct t_env *env, struct xp *x, size_t npages, __u64 mode, __u64 extra)
+{
+	f_need_mode(env, mode);
+	x->m = mon_start();
+	x->fd = f_uffd(env, mode, extra);
+	t_region_map(env, npages, &x->r);
+	T_OK(uf_register(x->fd, x->r.addr, x->r.len, mode, NULL));
+	mon_give(&x->m, x->fd);
+}
+
+static void xp_fault(struct mon *m, struct uffd_msg *msg, void *expect_page)
+{
+	struct mon_res r = mon_read(m, 1, 5000);
+	T_EQ(r.ret, 1);
+	*msg = r.msg[0];
+	T_EQ(msg->event, UFFD_EVENT_PAGEFAULT);
+	T_EQX(F_MSG_ADDR(msg), f_ul(expect_page));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cases                                                                    */
+
+/* A fault in the target, read and resolved with UFFDIO_COPY by the monitor. */
+static void copy_resolves(const struct t_env *env)
+{
+	struct xp x;
+	xp_setup(env, &x, 8, F_MODE_M, 0);
+	char *page = x.r.addr + 3 * x.r.page;
+	struct f_toucher t;
+	f_touch_start(&t, page, 0, 0);
+	struct uffd_msg msg;
+	xp_fault(&x.m, &msg, page);
+	T_EQ(msg.arg.pagefault.flags, 0);
+	char *src = t_buffer(x.r.page, 7);
+	__s64 res;
+	T_OK(mon_copy(&x.m, page, src, x.r.page, 0, &res));
+	T_EQ(res, (long long)x.r.page);
+	f_touch_finish(&t, 5000);
+	T_EQ(t.seen, (unsigned char)src[0]);
+	T_ASSERT(memcmp(page, src, x.r.page) == 0);
+	/* The doorbell went with the message: nothing to read, never writable. */
+	T_EQ(mon_poll(&x.m, 0), 0);
+	mon_stop(&x.m);
+}
+
+/* ZEROPAGE, WAKE after a DONTWAKE copy, and the result fields. */
+static void zeropage_and_wake(const struct t_env *env)
+{
+	struct xp x;
+	xp_setup(env, &x, 4, F_MODE_M, 0);
+	char *p0 = x.r.addr, *p1 = x.r.addr + x.r.page;
+	struct f_toucher t;
+	f_touch_start(&t, p0, 0, 0);
+	struct uffd_msg msg;
+	xp_fault(&x.m, &msg, p0);
+	struct uffdio_zeropage z = { .range = { f_ul(p0), x.r.page }, .zeropage = F_SENTINEL };
+	T_OK(mon_ioctl(&x.m, UFFDIO_ZEROPAGE, &z, sizeof(z), 0, NULL, 0));
+	T_EQ(z.zeropage, (long long)x.r.page);
+	f_touch_finish(&t, 5000);
+	T_EQ(t.seen, 0);
+
+	f_touch_start(&t, p1, 0, 0);
+	xp_fault(&x.m, &msg, p1);
+	char *src = t_buffer(x.r.page, 9);
+	__s64 res;
+	T_OK(mon_copy(&x.m, p1, src, x.r.page, UFFDIO_COPY_MODE_DONTWAKE, &res));
+	f_touch_blocked(&t, 100);
+	struct uffdio_range w = { f_ul(p1), x.r.page };
+	T_OK(mon_ioctl(&x.m, UFFDIO_WAKE, &w, sizeof(w), 0, NULL, 0));
+	f_touch_finish(&t, 5000);
+	T_EQ(t.seen, (unsigned char)src[0]);
+	mon_stop(&x.m);
+}
+
+/* Write-protection set by the monitor, a WP fault, and its resolution. */
+static void writeprotect(const struct t_env *env)
+{
+	struct xp x;
+	xp_setup(env, &x, 2, F_MODE_M | F_MODE_WP, 0);
+	char *p = x.r.addr;
+	char *src = t_buffer(x.r.page, 3);
+	__s64 res;
+	T_OK(mon_copy(&x.m, p, src, x.r.page, UFFDIO_COPY_MODE_WP, &res));
+	struct f_toucher t;
+	f_touch_start(&t, p, 1, 0x77);
+	struct uffd_msg msg;
+	xp_fault(&x.m, &msg, p);
+	T_EQX(msg.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP);
+	struct uffdio_writeprotect wp = { .range = { f_ul(p), x.r.page }, .mode = 0 };
+	T_OK(mon_ioctl(&x.m, UFFDIO_WRITEPROTECT, &wp, sizeof(wp), 0, NULL, 0));
+	f_touch_finish(&t, 5000);
+	T_EQ((unsigned char)p[0], 0x77);
+	T_ASSERT(memcmp(p + 1, src + 1, x.r.page - 1) == 0);
+	mon_stop(&x.m);
+}
+
+/* MINOR faults on shared memory, resolved with UFFDIO_CONTINUE. */
+static void minor_continue(const struct t_env *env)
+{
+	struct xp x;
+	f_need_mode(env, F_MODE_MINOR);
+	x.m = mon_start();
+	x.fd = f_uffd(env, F_MODE_MINOR, 0);
+	t_region_map(env, 2, &x.r);
+	f_region_alias(&x.r);
+	t_fill(x.r.alias, x.r.len, 5);
+	T_OK(uf_register(x.fd, x.r.addr, x.r.len, F_MODE_MINOR, NULL));
+	mon_give(&x.m, x.fd);
+	struct f_toucher t;
+	f_touch_start(&t, x.r.addr, 0, 0);
+	struct uffd_msg msg;
+	xp_fault(&x.m, &msg, x.r.addr);
+	T_EQX(msg.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_MINOR);
+	struct uffdio_continue c = { .range = { f_ul(x.r.addr), x.r.page }, .mapped = F_SENTINEL };
+	T_OK(mon_ioctl(&x.m, UFFDIO_CONTINUE, &c, sizeof(c), 0, NULL, 0));
+	T_EQ(c.mapped, (long long)x.r.page);
+	f_touch_finish(&t, 5000);
+	T_ASSERT(t_check(x.r.addr, x.r.page, 5));
+	mon_stop(&x.m);
+}
+
+/* POISON from the monitor: the result, and SIGBUS in the target. */
+static void poison(const struct t_env *env)
+{
+	struct xp x;
+	xp_setup(env, &x, 2, F_MODE_M, UFFD_FEATURE_POISON);
+	struct uffdio_poison p = { .range = { f_ul(x.r.addr), x.r.page }, .updated = F_SENTINEL };
+	T_OK(mon_ioctl(&x.m, UFFDIO_POISON, &p, sizeof(p), 0, NULL, 0));
+	T_EQ(p.updated, (long long)x.r.page);
+	p.updated = F_SENTINEL;
+	T_EQ(mon_ioctl(&x.m, UFFDIO_POISON, &p, sizeof(p), 0, NULL, 0), -EEXIST);
+	int code;
+	void *where;
+	T_EQ(f_probe_sigbus(x.r.addr, 0, &code, &where), 1);
+	T_EQ(code, BUS_ADRERR);
+	T_EQX(f_ul(where), f_ul(x.r.addr));
+	mon_stop(&x.m);
+}
+
+/* MOVE asked by another process: the kernel refuses moves across address
+ * spaces (EINVAL, the result field untouched); the page stays. */
+static void move_refused(const struct t_env *env)
+{
+	struct xp x;
+	xp_setup(env, &x, 4, F_MODE_M, UFFD_FEATURE_MOVE);
+	f_no_thp(x.r.addr, x.r.len);
+	char *src = t_buffer(x.r.page, 11);
+	__s64 res;
+	T_OK(mon_copy(&x.m, x.r.addr, src, x.r.page, 0, &res));
+	char *dst = x.r.addr + 2 * x.r.page;
+	struct uffdio_move mv = { .dst = f_ul(dst), .src = f_ul(x.r.addr), .len = x.r.page,
+				  .move = F_SENTINEL };
+	T_EQ(mon_ioctl(&x.m, UFFDIO_MOVE, &mv, sizeof(mv), 0, NULL, 0), -EINVAL);
+	T_EQ(mv.move, F_SENTINEL);
+	T_ASSERT(memcmp(x.r.addr, src, x.r.page) == 0);
+	/* In the target's own process the same move works. */
+	T_OK(uf_move(x.fd, dst, x.r.addr, x.r.page, 0, &res));
+	T_EQ(res, (long long)x.r.page);
+	T_ASSERT(memcmp(dst, src, x.r.page) == 0);
+	mon_stop(&x.m);
+}
+
+/* The monitor registers and unregisters the target's memory itself. */
+static void register_from_monitor(const struct t_env *env)
+{
+	f_need_mode(env, F_MODE_M);
+	struct mon m = mon_start();
+	int fd = f_uffd(env, F_MODE_M, 0);
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	mon_give(&m, fd);
+	struct uffdio_register reg = { .range = { f_ul(r.addr), r.len }, .mode = F_MODE_M };
+	T_OK(mon_ioctl(&m, UFFDIO_REGISTER, &reg, sizeof(reg), 0, NULL, 0));
+	T_EQX(reg.ioctls, t_expected_ioctls(env->mem, F_MODE_M));
+	struct f_toucher t;
+	f_touch_start(&t, r.addr + r.page, 0, 0);
+	struct uffd_msg msg;
+	xp_fault(&m, &msg, r.addr + r.page);
+	char *src = t_buffer(r.page, 13);
+	__s64 res;
+	T_OK(mon_copy(&m, r.addr + r.page, src, r.page, 0, &res));
+	f_touch_finish(&t, 5000);
+	struct uffdio_range ur = { f_ul(r.addr), r.len };
+	T_OK(mon_ioctl(&m, UFFDIO_UNREGISTER, &ur, sizeof(ur), 0, NULL, 0));
+	/* Ordinary memory now: a missing page reads as zeros. */
+	T_EQ(r.addr[3 * r.page], 0);
+	mon_stop(&m);
+}
+
+/* Bad arguments from the monitor: the kernel's errors, and nothing written
+ * where it was not registered. */
+static void bad_arguments(const struct t_env *env)
+{
+	struct xp x;
+	xp_setup(env, &x, 4, F_MODE_M, 0);
+	char *other = mmap(NULL, x.r.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_ASSERT(other != MAP_FAILED);
+	memset(other, 0x5a, x.r.page);
+	char *src = t_buffer(x.r.page, 1);
+	__s64 res;
+	T_EQ(mon_copy(&x.m, other, src, x.r.page, 0, &res), -ENOENT);
+	T_EQ((unsigned char)other[100], 0x5a);
+	T_EQ(mon_copy(&x.m, x.r.addr + 1, src, x.r.page, 0, &res), -EINVAL);
+	T_EQ(res, F_SENTINEL);
+	T_EQ(mon_copy(&x.m, x.r.addr, src, x.r.page, 1u << 7, &res), -EINVAL);
+	/* A source the monitor cannot read: EFAULT in the result field. */
+	struct uffdio_copy a = { .dst = f_ul(x.r.addr), .src = 4096, .len = x.r.page, .copy = F_SENTINEL };
+	T_EQ(mon_ioctl(&x.m, UFFDIO_COPY, &a, sizeof(a), 0, NULL, 0), -EFAULT);
+	T_EQ(a.copy, -EFAULT);
+	/* No argument at all. */
+	T_EQ(mon_ioctl(&x.m, UFFDIO_COPY, &a, sizeof(a), M_ARG_NULL, NULL, 0), -EFAULT);
+	T_EQ(mon_ioctl(&x.m, UFFDIO_ZEROPAGE, &a, sizeof(a), M_ARG_NULL, NULL, 0), -EFAULT);
+	/* Not a userfaultfd request. */
+	T_EQ(mon_ioctl(&x.m, _IOR(UFFDIO, 0x3f, __u64), &a, sizeof(__u64), 0, NULL, 0), -EINVAL);
+	/* A second UFFDIO_API: EINVAL. */
+	struct uffdio_api api = { .api = UFFD_API };
+	T_EQ(mon_ioctl(&x.m, UFFDIO_API, &api, sizeof(api), 0, NULL, 0), -EINVAL);
+	/* Nothing pending: a non-blocking read says EAGAIN. */
+	struct mon_res rr = mon_read(&x.m, 1, 0);
+	T_EQ(rr.ret, -EAGAIN);
+	munmap(other, x.r.page);
+	mon_stop(&x.m);
+}
+
+/* One UFFDIO_COPY of 1 MiB (more than one request's worth on the user
+ * engine), and one whose source turns unreadable after 100 KiB. */
+static void large_and_short_copy(const struct t_env *env)
+{
+	struct xp x;
+	size_t n = (1u << 20) / 4096;
+	xp_setup(env, &x, n + 32, F_MODE_M, 0);
+	char *src = t_buffer(1u << 20, 17);
+	__s64 res;
+	T_OK(mon_copy(&x.m, x.r.addr, src, 1u << 20, 0, &res));
+	T_EQ(res, 1 << 20);
+	T_ASSERT(memcmp(x.r.addr, src, 1u << 20) == 0);
+
+	char *dst = x.r.addr + (1u << 20);
+	struct uffdio_copy a = { .dst = f_ul(dst), .len = 32 * 4096, .copy = F_SENTINEL };
+	T_EQ(mon_ioctl(&x.m, UFFDIO_COPY, &a, sizeof(a), M_SRC_SHORT, src, 25 * 4096), -EAGAIN);
+	T_EQ(a.copy, 25 * 4096);
+	T_ASSERT(memcmp(dst, src, 25 * 4096) == 0);
+	mon_stop(&x.m);
+}
+
+/* REMOVE and UNMAP events read by the monitor; fills fail with EAGAIN
+ * while one waits. */
+struct unmapper {
+	char *addr;
+	size_t len;
+	int remove;
+	volatile int done;
+};
+
+static void *do_unmap(void *arg)
+{
+	struct unmapper *u = arg;
+	if (u->remove)
+		uf_madvise(u->addr, u->len, MADV_DONTNEED);
+	else
+		uf_munmap(u->addr, u->len);
+	u->done = 1;
+	return NULL;
+}
+
+static void events(const struct t_env *env)
+{
+	struct xp x;
+	xp_setup(env, &x, 4, F_MODE_M, UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP);
+	char *src = t_buffer(x.r.page, 19);
+	__s64 res;
+	T_OK(mon_copy(&x.m, x.r.addr, src, x.r.page, 0, &res));
+
+	struct unmapper u = { x.r.addr, x.r.page, 1, 0 };
+	t_thread th;
+	t_spawn(&th, do_unmap, &u);
+	T_ASSERT(mon_poll(&x.m, 5000) & POLLIN);
+	T_ASSERT(!u.done);
+	T_EQ(mon_copy(&x.m, x.r.addr + x.r.page, src, x.r.page, 0, &res), -EAGAIN);
+	T_EQ(res, -EAGAIN);
+	struct mon_res r = mon_read(&x.m, 1, 5000);
+	T_EQ(r.ret, 1);
+	T_EQ(r.msg[0].event, UFFD_EVENT_REMOVE);
+	T_EQX(r.msg[0].arg.remove.start, f_ul(x.r.addr));
+	T_EQX(r.msg[0].arg.remove.end, f_ul(x.r.addr + x.r.page));
+	t_join(&th);
+
+	struct unmapper v = { x.r.addr + 2 * x.r.page, 2 * x.r.page, 0, 0 };
+	t_spawn(&th, do_unmap, &v);
+	r = mon_read(&x.m, 1, 5000);
+	T_EQ(r.ret, 1);
+	T_EQ(r.msg[0].event, UFFD_EVENT_UNMAP);
+	T_EQX(r.msg[0].arg.remove.start, f_ul(v.addr));
+	T_EQX(r.msg[0].arg.remove.end, f_ul(v.addr + v.len));
+	t_join(&th);
+	mon_stop(&x.m);
+}
+
+/* The monitor is killed while a thread waits on a fault it has read: the
+ * target's last copy of the descriptor is gone, so the context is released
+ * and the thread goes on with ordinary memory. */
+static void handler_killed(const struct t_env *env)
+{
+	struct xp x;
+	xp_setup(env, &x, 4, F_MODE_M, 0);
+	T_OK(uf_close(x.fd));
+	struct f_toucher t;
+	f_touch_start(&t, x.r.addr + x.r.page, 0, 0);
+	struct uffd_msg msg;
+	xp_fault(&x.m, &msg, x.r.addr + x.r.page);
+	f_touch_blocked(&t, 50);
+	kill(x.m.pid, SIGKILL);
+	waitpid(x.m.pid, NULL, 0);
+	close(x.m.ctl);
+	f_touch_finish(&t, 5000);
+	T_EQ(t.seen, 0);
+	/* Ordinary memory: writes stay, other missing pages read zeros. */
+	x.r.addr[0] = 42;
+	T_EQ(x.r.addr[0], 42);
+	T_EQ(x.r.addr[3 * x.r.page], 0);
+}
+
+/* A peer writing garbage into the descriptor: the kernel refuses it
+ * (EBADF: a userfaultfd is not open for writing).  The user engine's socket
+ * takes it and the engine drops it; a datagram too big to keep as the
+ * charge may leave the descriptor looking writable until the next hello
+ * (docs/LIMITATIONS.md).  Either way the target is unharmed. */
+static void garbage_written(const struct t_env *env)
+{
+	struct xp x;
+	xp_setup(env, &x, 2, F_MODE_M, 0);
+	static const size_t sizes[] = { 1, 7, 32, 1024, 1025, 4000 };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char junk[4000];
+		memset(junk, (int)(0xa5 + i), sizeof(junk));
+		struct mon_cmd c = { .op = M_WRITE, .data_len = sizes[i] };
+		long long r = mon_call(&x.m, &c, junk).ret;
+		if (env->engine == UF_ENGINE_KERNEL) {
+			T_EQ(r, -EBADF);
+			T_EQ(mon_poll(&x.m, 0), 0);
+		} else {
+			T_ASSERT(r == (long long)sizes[i] || r == -EAGAIN);
+		}
+	}
+	struct f_toucher t;
+	f_touch_start(&t, x.r.addr, 0, 0);
+	struct uffd_msg msg;
+	xp_fault(&x.m, &msg, x.r.addr);
+	char *src = t_buffer(x.r.page, 23);
+	__s64 res;
+	T_OK(mon_copy(&x.m, x.r.addr, src, x.r.page, 0, &res));
+	f_touch_finish(&t, 5000);
+	T_EQ(t.seen, (unsigned char)src[0]);
+	/* The hello put the charge back: neither readable nor writable. */
+	T_EQ(mon_poll(&x.m, 0), 0);
+	mon_stop(&x.m);
+}
+
+/* The user engine's own wire, spoken wrongly on purpose: every malformed
+ * request gets EINVAL, an out-of-range one the kernel's error, and the
+ * target keeps serving. */
+static void hostile_requests(const struct t_env *env)
+{
+	if (env->engine != UF_ENGINE_USER)
+		T_SKIP("the request wire is the user engine's");
+	struct xp x;
+	xp_setup(env, &x, 2, F_MODE_M, 0);
+	char *outside = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_ASSERT(outside != MAP_FAILED);
+	memset(outside, 0x3c, 4096);
+
+	static char buf[16384];
+	size_t off = 0;
+#define PUT(ptr, len) do {							\
+	uint32_t l_ = (uint32_t)(len);						\
+	memcpy(buf + off, &l_, sizeof(l_));					\
+	memcpy(buf + off + sizeof(l_), (ptr), l_);				\
+	off += sizeof(l_) + l_;							\
+} while (0)
+	char tiny[3] = { 1, 2, 3 };
+	PUT(tiny, sizeof(tiny));				/* shorter than a header */
+	struct uu_req q = { .magic = 0xdeadbeef, .op = UU_OP_READ, .nmsg = 1 };
+	PUT(&q, sizeof(q));					/* bad magic */
+	q = (struct uu_req){ .magic = UU_REQ_MAGIC, .op = UU_OP_IOCTL, .request = UFFDIO_WAKE,
+			     .arg_len = 1000 };
+	PUT(&q, sizeof(q));					/* argument too long */
+	q = (struct uu_req){ .magic = UU_REQ_MAGIC, .op = UU_OP_READ, .nmsg = 100000 };
+	PUT(&q, sizeof(q));					/* too many messages */
+	q = (struct uu_req){ .magic = UU_REQ_MAGIC, .op = 99 };
+	PUT(&q, sizeof(q));					/* unknown operation */
+	struct {
+		struct uu_req q;
+		struct uffdio_copy a;
+		char data[4096];
+	} cp;
+	memset(&cp, 0x11, sizeof(cp));
+	cp.q = (struct uu_req){ .magic = UU_REQ_MAGIC, .op = UU_OP_IOCTL, .request = UFFDIO_COPY,
+				.arg_len = sizeof(cp.a), .data_len = 4096 };
+	cp.a = (struct uffdio_copy){ .dst = f_ul(outside), .src = 0x10000000, .len = 4096 };
+	PUT(&cp, sizeof(cp));					/* outside the ranges */
+	cp.q.data_len = 5000;
+	PUT(&cp, sizeof(cp));					/* lengths that do not add up */
+#undef PUT
+	struct mon_cmd c = { .op = M_HELLO_RAW, .data_len = off };
+	struct mon_res r = mon_call(&x.m, &c, buf);
+	T_EQ(r.ret, 0);
+	T_EQ(r.nmsg, 7);
+	static const int expect[] = { -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -ENOENT, -EINVAL };
+	for (unsigned i = 0; i < 7; i++) {
+		T_EQX(r.msg[i].arg.reserved.reserved2, UU_REP_MAGIC);
+		T_EQ((int64_t)r.msg[i].arg.reserved.reserved1, expect[i]);
+	}
+	T_EQ((unsigned char)outside[0], 0x3c);
+
+	/* The target still serves. */
+	struct f_toucher t;
+	f_touch_start(&t, x.r.addr, 0, 0);
+	struct uffd_msg msg;
+	xp_fault(&x.m, &msg, x.r.addr);
+	char *src = t_buffer(x.r.page, 29);
+	__s64 res;
+	T_OK(mon_copy(&x.m, x.r.addr, src, x.r.page, 0, &res));
+	f_touch_finish(&t, 5000);
+	munmap(outside, 4096);
+	mon_stop(&x.m);
+}
+
+#define ANON_SHMEM (T_MEM(T_ANON) | T_MEM(T_MEMFD))
+
+static const struct t_case cases[] = {
+	{ "copy_resolves", copy_resolves, T_MEM_NO_HUGETLB, 0 },
+	{ "zeropage_and_wake", zeropage_and_wake, ANON_SHMEM, 0 },
+	{ "writeprotect", writeprotect, ANON_SHMEM, UFFD_FEATURE_PAGEFAULT_FLAG_WP },
+	{ "minor_continue", minor_continue, T_MEM(T_MEMFD), UFFD_FEATURE_MINOR_SHMEM },
+	{ "poison", poison, T_MEM(T_ANON), UFFD_FEATURE_POISON },
+	{ "move_refused", move_refused, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
+	{ "register_from_monitor", register_from_monitor, ANON_SHMEM, 0 },
+	{ "bad_arguments", bad_arguments, T_MEM(T_ANON), 0 },
+	{ "large_and_short_copy", large_and_short_copy, T_MEM(T_ANON), 0 },
+	{ "events", events, T_MEM(T_ANON), UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP },
+	{ "handler_killed", handler_killed, ANON_SHMEM, 0 },
+	{ "garbage_written", garbage_written, T_MEM(T_ANON), 0 },
+	{ "hostile_requests", hostile_requests, T_MEM(T_ANON), 0 },
+	{ NULL, NULL, 0, 0 },
+};
+
+T_MAIN(cases)
