@@ -39,13 +39,13 @@ struct mon_cmd {
 	unsigned n;
 	size_t arg_len;
 	size_t data_len;
-	unsigned char arg[64];
+	_Alignas(8) unsigned char arg[64];
 };
 
 struct mon_res {
 	long long ret;
 	int revents;
-	unsigned char arg[64];
+	_Alignas(8) unsigned char arg[64];
 	unsigned nmsg;
 	struct uffd_msg msg[8];
 };
@@ -137,7 +137,7 @@ static void mon_serve(int ctl)
 			r.ret = fd;
 			break;
 		case M_IOCTL: {
-			unsigned char arg[64];
+			_Alignas(8) unsigned char arg[64];
 			memcpy(arg, c.arg, sizeof(arg));
 			if (c.flags & (M_SRC_DATA | M_SRC_SHORT)) {
 				/* The source ends at an unreadable page if asked. */

@@ -200,12 +200,14 @@ static int reply(int chan, int32_t ret, uint32_t retract, const void *body, uint
 	return n == (ssize_t)(sizeof(r) + len) ? 0 : -1;
 }
 
-/* One ioctl: the argument is placed at the end of the argument page, so a
- * call that reads or writes past its size faults as it would have. */
+/* One ioctl: the argument is placed at the end of the argument page (all
+ * userfaultfd arguments are a multiple of 8 bytes long, so it is aligned). */
 static int serve_ioctl(struct uf__ctx *c, const struct uu_req *q, const char *arg, const char *data,
 		       char *out)
 {
-	if (q->flags & UU_ARG_UNREADABLE)
+	/* An argument whose size is not the request's is one the monitor
+	 * could not have read: its own library never sends one. */
+	if ((q->flags & UU_ARG_UNREADABLE) || q->arg_len != _IOC_SIZE(q->request))
 		return uf__dispatch(c, -1, q->request, arg_page + page_size);
 	memcpy(out, arg, q->arg_len);	/* what goes back if nothing writes it */
 	/* The kernel refuses moves across address spaces, once the argument
@@ -261,7 +263,7 @@ int uf__serve_request(struct uf__ctx *c, int chan)
 	switch (q.op) {
 	case UU_OP_IOCTL:
 		ret = serve_ioctl(c, &q, arg, data, out);
-		len = (q.flags & UU_ARG_UNREADABLE) ? 0 : q.arg_len;
+		len = (q.flags & UU_ARG_UNREADABLE) || q.arg_len != _IOC_SIZE(q.request) ? 0 : q.arg_len;
 		break;
 	case UU_OP_READ:
 		if (q.nmsg == 0 || q.nmsg > UU_READ_MAX || atomic_load(&c->api) != 2) {
