@@ -724,6 +724,55 @@ static void hostile_requests(const struct t_env *env)
 	mon_stop(&x.m);
 }
 
+/* fork() without UFFD_FEATURE_EVENT_FORK: the child's copy is ordinary
+ * memory (the parent's content, missing pages read as zeros, its writes its
+ * own), while the descriptor it inherited still acts on the parent. */
+static void fork_without_event(const struct t_env *env)
+{
+	f_need_mode(env, F_MODE_M);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(r.page, 31);
+	__s64 res;
+	T_OK(uf_copy(fd, r.addr, src, r.page, 0, &res));
+	pid_t pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		if (memcmp(r.addr, src, r.page) != 0)
+			_exit(10);
+		memset(r.addr, 0x11, r.page);
+		if (r.addr[r.page] != 0 || r.addr[r.page + 100] != 0)
+			_exit(11);
+		r.addr[r.page] = 0x22;
+		/* The inherited descriptor: a fill lands in the parent. */
+		if (uf_zeropage(fd, r.addr + 2 * r.page, r.page, 0, &res) != 0 || res != (__s64)r.page)
+			_exit(12);
+		_exit(0);
+	}
+	int st;
+	T_ASSERT(waitpid(pid, &st, 0) == pid);
+	T_ASSERT(WIFEXITED(st));
+	T_EQ(WEXITSTATUS(st), 0);
+	T_ASSERT(memcmp(r.addr, src, r.page) == 0);
+	struct f_toucher t;
+	f_touch_start(&t, r.addr + 2 * r.page, 0, 0);
+	f_touch_finish(&t, 5000);
+	T_EQ(t.seen, 0);
+	/* The child's write to page 1 was its own.  On anonymous memory the
+	 * page is still missing here; on a private file mapping the child's
+	 * read put a page in the shared page cache, so it is not (as with the
+	 * kernel). */
+	f_touch_start(&t, r.addr + r.page, 0, 0);
+	if (env->mem == T_ANON) {
+		f_touch_blocked(&t, 50);
+		T_OK(uf_zeropage(fd, r.addr + r.page, r.page, 0, &res));
+	}
+	f_touch_finish(&t, 5000);
+	T_EQ(t.seen, 0);
+}
+
 #define ANON_SHMEM (T_MEM(T_ANON) | T_MEM(T_MEMFD))
 
 static const struct t_case cases[] = {
@@ -740,6 +789,7 @@ static const struct t_case cases[] = {
 	{ "handler_killed", handler_killed, ANON_SHMEM, 0 },
 	{ "garbage_written", garbage_written, T_MEM(T_ANON), 0 },
 	{ "hostile_requests", hostile_requests, T_MEM(T_ANON), 0 },
+	{ "fork_without_event", fork_without_event, T_MEM(T_ANON) | T_MEM(T_MEMFD_PRIVATE), 0 },
 	{ NULL, NULL, 0, 0 },
 };
 

@@ -251,11 +251,22 @@ static void *reaper_main(void *arg)
 
 /* A forked child has no engine thread, and the epoll set and the kick
  * counter it inherited are the parent's: it starts its own when needed.
- * The channels serve the parent's contexts: not the child's to keep. */
+ * The channels serve the parent's contexts: not the child's to keep.  Its
+ * memory stops being managed, as with the kernel without EVENT_FORK. */
 static void after_fork_child(void)
 {
 	atomic_store(&cached_pid, 0);
 	uf__space_after_fork();
+	uf__fork_child_detach();
+	/* The contexts are the parent's: a descriptor the child inherited
+	 * now reaches them as any other process's does (remote.c).  Their
+	 * engine ends are the parent's business. */
+	for (struct uf__ctx *c = atomic_load(&registry); c; c = atomic_load(&c->next)) {
+		close(c->efd);
+		c->efd = -1;
+	}
+	atomic_store(&registry, NULL);
+	atomic_store(&ncontexts, 0);
 	reaper_running = 0;
 	pthread_mutex_init(&registry_lock, NULL);
 	pthread_mutex_init(&watch_lock, NULL);
@@ -296,10 +307,6 @@ static int start_reaper(void)
 		if (epoll_ctl(reaper_ep, EPOLL_CTL_ADD, reaper_kick, &ev) < 0)
 			return -errno;
 	}
-	/* Contexts a forked child inherited are watched again. */
-	for (struct uf__ctx *c = atomic_load(&registry); c; c = atomic_load(&c->next))
-		if (watch_add(W_CTX, c->efd, c) < 0)
-			return -ENOMEM;
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);	/* the thread inherits it */

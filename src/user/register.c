@@ -765,3 +765,47 @@ int uf__forget_range(uintptr_t start, uintptr_t end)
 	uf__space_unlock();
 	return r;
 }
+
+/* ------------------------------------------------------------------------ */
+/* A forked child                                                           */
+
+/* The child's view of m becomes ordinary memory holding what the parent's
+ * held: its own copy for private memory, the same file for shared memory. */
+static void detach_map(struct uf__map *m)
+{
+	size_t len = m->end - m->start;
+	void *view;
+	if (m->ops->kind == UU_SHMEM) {
+		view = mremap(m->alias, 0, len, MREMAP_MAYMOVE);
+	} else if (m->upstream) {
+		view = m->upstream;	/* the file's pages where the program wrote none */
+		m->upstream = NULL;
+		mprotect(view, len, PROT_READ | PROT_WRITE);
+	} else {
+		view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			    -1, 0);
+	}
+	if (view == MAP_FAILED)
+		return;		/* the child keeps a covered view: its accesses fault */
+	if (m->ops->kind != UU_SHMEM)
+		for (size_t pg = 0; pg < m->npages; pg++)
+			if (atomic_load(&m->pst[pg]) & PS_MAPPED)
+				memcpy((char *)view + (pg << m->page_shift),
+				       m->alias + (pg << m->page_shift), m->page);
+	mprotect(view, len, m->prot);
+	if (mremap(view, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start) == MAP_FAILED)
+		munmap(view, len);
+}
+
+void uf__fork_child_detach(void)
+{
+	uf__space_lock();
+	const struct uf__table *t = uf__table_now();
+	for (size_t i = 0; t && i < t->n; i++)
+		if (t->seg[i].map && (i == 0 || t->seg[i - 1].map != t->seg[i].map))
+			detach_map(t->seg[i].map);
+	struct uf__table *none = uf__table_new(0);
+	if (none)
+		uf__table_publish(none);
+	uf__space_unlock();
+}

@@ -292,6 +292,11 @@ void uf__release_events(struct uf__ctx *c);
 int uf__unregister(struct uf__ctx *c, int fd, struct uffdio_range *a);
 /* Drop every registration of c (release). */
 void uf__unregister_all(struct uf__ctx *c);
+/* In a forked child: every managed range becomes ordinary memory with the
+ * parent's content, and the child forgets the parent's registrations (the
+ * kernel without UFFD_FEATURE_EVENT_FORK).  Not atomic against the parent's
+ * other threads, which share the engine's files. */
+void uf__fork_child_detach(void);
 int uf__copy(struct uf__ctx *c, int fd, struct uffdio_copy *a);
 int uf__zeropage(struct uf__ctx *c, int fd, struct uffdio_zeropage *a);
 int uf__continue(struct uf__ctx *c, int fd, struct uffdio_continue *a);
