@@ -28,6 +28,19 @@ UF_SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
+	if (request == USERFAULTFD_IOC_NEW && !uf__shim_is_device(fd) && !uf__shim_is_ours(fd)) {
+		/* The real device may refuse this request (a seccomp filter on
+		 * the ioctl, a device cgroup): auto falls back as at open. */
+		int r = uf__real_ioctl(fd, request, arg);
+		if (r >= 0 || (errno != EPERM && errno != EACCES))
+			return r;
+		int err = errno, u = uf__shim_device_refused(fd, arg);
+		if (u == UF_SHIM_PASS) {
+			errno = err;
+			return -1;
+		}
+		return (int)uf__shim_ret(u);
+	}
 	if (!uf__shim_on())
 		return uf__real_ioctl(fd, request, arg);
 	if (uf__shim_is_device(fd))
@@ -41,6 +54,14 @@ UF_SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	}
 	uf__ctx_put(c);
 	return (int)uf__shim_ret(uf__user_engine.ioctl(fd, request, arg));
+}
+
+int uf__shim_is_ours(int fd)
+{
+	struct uf__ctx *c = uf__shim_ctx(fd);
+	if (c)
+		uf__ctx_put(c);
+	return c != NULL;
 }
 
 ssize_t uf__shim_read_msgs(int fd, const struct iovec *iov, int cnt)

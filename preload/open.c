@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "shim.h"
 #include "syscall.h"
 
@@ -173,6 +174,15 @@ static int open_device(int flags, mode_t mode)
 			return -err;
 	}
 	return open_standin(flags);
+}
+
+int uf__shim_device_refused(int fd, void *arg)
+{
+	struct stat st, dev;
+	if (uf__shim_engine() != UF_ENGINE_AUTO || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    stat(DEVICE_PATH, &dev) < 0 || dev.st_rdev != st.st_rdev)
+		return UF_SHIM_PASS;
+	return open_user((int)(intptr_t)arg);
 }
 
 int uf__shim_device_ioctl(int fd, unsigned long request, void *arg)

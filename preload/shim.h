@@ -50,6 +50,9 @@ int uf__shim_engine(void);
  * is not mistaken for ours. */
 struct uf__ctx *uf__shim_ctx(int fd);
 
+/* Is fd one of the user engine's descriptors (confirmed as above)? */
+int uf__shim_is_ours(int fd);
+
 /* Remember a new descriptor for the same context as `from` (dup, F_DUPFD). */
 void uf__shim_track_dup(int from, int to);
 
@@ -68,6 +71,9 @@ int uf__shim_is_device(int fd);
 void uf__shim_device_closed(int fd);
 int uf__shim_device_ioctl(int fd, unsigned long request, void *arg);
 void uf__shim_device_dup(int from, int to);
+/* auto: the real /dev/userfaultfd opened but refused USERFAULTFD_IOC_NEW
+ * (EPERM/EACCES): a user-engine context instead, or UF_SHIM_PASS. */
+int uf__shim_device_refused(int fd, void *arg);
 
 /* fd.c: read(2)/readv(2) on a user-engine descriptor, the kernel's way. */
 ssize_t uf__shim_read_msgs(int fd, const struct iovec *iov, int cnt);

@@ -188,6 +188,7 @@ static ssize_t run(struct xfer *x, const struct iovec *iov, int cnt)
 		int err = errno;
 		if (r < 0) {
 			if (err != EFAULT || !fault_first(iov, cnt, done, x->write)) {
+				errno = err;
 				if (done == 0)
 					break;
 				r = (ssize_t)done;	/* what moved before the error */
@@ -323,21 +324,13 @@ UF_SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	return run(&x, iov, cnt);
 }
 
-/* The kernel's userfaultfd is a read-only file. */
-static int is_uffd(int fd)
-{
-	struct uf__ctx *c = uf__shim_ctx(fd);
-	if (c)
-		uf__ctx_put(c);
-	return c != NULL;
-}
 
 UF_SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	if (!uf__shim_on())
 		return uf__real_write(fd, buf, n);
-	if (is_uffd(fd))
-		return uf__shim_ret(-EBADF);
+	if (uf__shim_is_ours(fd))
+		return uf__shim_ret(-EBADF);	/* the kernel's userfaultfd is read-only */
 	struct xfer x = { .fd = fd, .call = do_writev };
 	return one(&x, buf, n);
 }
@@ -346,8 +339,8 @@ UF_SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	if (!uf__shim_on() || cnt <= 0)
 		return uf__real_writev(fd, iov, cnt);
-	if (is_uffd(fd))
-		return uf__shim_ret(-EBADF);
+	if (uf__shim_is_ours(fd))
+		return uf__shim_ret(-EBADF);	/* the kernel's userfaultfd is read-only */
 	struct xfer x = { .fd = fd, .call = do_writev };
 	return run(&x, iov, cnt);
 }
@@ -371,8 +364,8 @@ UF_SHIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	if (!uf__shim_on())
 		return uf__real_pwrite(fd, buf, n, off);
-	if (is_uffd(fd))
-		return uf__shim_ret(-EBADF);
+	if (uf__shim_is_ours(fd))
+		return uf__shim_ret(-EBADF);	/* the kernel's userfaultfd is read-only */
 	struct xfer x = { .fd = fd, .off = off, .call = do_pwrite };
 	return one(&x, buf, n);
 }

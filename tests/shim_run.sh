@@ -86,5 +86,14 @@ for p in device missing_copy syscalls; do
 		{ fail "$p under the filter differs"; diff <(echo "$n") <(echo "$u") | head -n 10; }
 done
 
+# The device opens, but its USERFAULTFD_IOC_NEW is refused (a filter on the ioctl).
+out=$("$T/seccomp_launch" --ioctl "$T/device" 2>&1 | tail -n 1)
+[ "$out" = "SKIP: USERFAULTFD_IOC_NEW: Operation not permitted" ] &&
+	ok "under the ioctl filter USERFAULTFD_IOC_NEW fails: $out" || fail "device under the ioctl filter: $out"
+n=$("$T/device" 2>&1)
+u=$("$T/seccomp_launch" --ioctl "$UF" run --engine=auto -- "$T/device" 2>&1)
+[ "$n" = "$u" ] && ok "device under the ioctl filter with --engine=auto: output as on the kernel" ||
+	{ fail "device under the ioctl filter differs"; diff <(echo "$n") <(echo "$u") | head -n 10; }
+
 [ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 exit 0

@@ -11,6 +11,8 @@
  * that are not the engine's go to whatever handler was there before (or
  * was installed after ours: registration puts ours back in front), with
  * that handler's mask; SIG_DFL still ends the process with SIGSEGV.
+ * Under the preload shim the program's sigaction(SIGSEGV) changes that
+ * chained action instead of displacing ours (uf__trap_sigaction).
  */
 #include <pthread.h>
 #include <sched.h>

@@ -8,7 +8,9 @@
  * A BPF filter cannot read a path, so open and openat are sent to this
  * process (SECCOMP_RET_USER_NOTIF): it reads the path from the caller's
  * memory and answers EPERM for /dev/userfaultfd, or lets the call go on
- * (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  Exit status: the command's, or 125
+ * (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  With --ioctl, the device opens
+ * but its USERFAULTFD_IOC_NEW fails with EPERM instead (a filter on the
+ * ioctl's request, which BPF can read).  Exit status: the command's, or 125
  * if the filter cannot be set up (the message says why), 126/127 if the
  * command cannot be run.
  */
@@ -56,9 +58,27 @@ static int recv_fd(int sock)
 	return fd;
 }
 
-static void child(int sock, char **argv)
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
+#endif
+
+static void child(int sock, char **argv, int on_ioctl)
 {
 #ifdef ARCH
+	struct sock_filter by_ioctl[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_userfaultfd, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, USERFAULTFD_IOC_NEW, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
 	struct sock_filter prog[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
@@ -76,18 +96,26 @@ static void child(int sock, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 	};
 	struct sock_fprog fprog = { sizeof(prog) / sizeof(prog[0]), prog };
+	if (on_ioctl) {
+		fprog.len = sizeof(by_ioctl) / sizeof(by_ioctl[0]);
+		fprog.filter = by_ioctl;
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		printf("PR_SET_NO_NEW_PRIVS: %s\n", strerror(errno));
 		_exit(125);
 	}
-	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
+	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				    on_ioctl ? 0 : SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
 	if (listener < 0) {
 		printf("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER): %s\n", strerror(errno));
 		_exit(125);
 	}
-	if (send_fd(sock, listener) < 0)
+	if (on_ioctl)
+		listener = -1;	/* nothing to answer: tell the parent so */
+	if (on_ioctl ? send(sock, "x", 1, 0) != 1 : send_fd(sock, listener) < 0)
 		_exit(125);
-	close(listener);
+	if (listener >= 0)
+		close(listener);
 	close(sock);
 	fflush(stdout);
 	execvp(argv[0], argv);
@@ -96,6 +124,7 @@ static void child(int sock, char **argv)
 #else
 	(void)sock;
 	(void)argv;
+	(void)on_ioctl;
 	printf("the filter is written for x86_64 and aarch64\n");
 	_exit(125);
 #endif
@@ -118,8 +147,11 @@ static void path_of(const struct seccomp_notif *req, char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
+	int on_ioctl = argc > 1 && strcmp(argv[1], "--ioctl") == 0;
+	argv += on_ioctl;
+	argc -= on_ioctl;
 	if (argc < 2) {
-		printf("usage: seccomp_launch COMMAND [ARGS...]\n");
+		printf("usage: seccomp_launch [--ioctl] COMMAND [ARGS...]\n");
 		return 125;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -129,10 +161,10 @@ int main(int argc, char **argv)
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		close(sv[0]);
-		child(sv[1], argv + 1);
+		child(sv[1], argv + 1, on_ioctl);
 	}
 	close(sv[1]);
-	int listener = recv_fd(sv[0]);
+	int listener = recv_fd(sv[0]);	/* -1 with --ioctl, or if the child failed */
 	close(sv[0]);
 	struct seccomp_notif_sizes sizes;
 	if (listener >= 0 && syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
