@@ -87,7 +87,7 @@ static long shim_userfaultfd(int flags)
 	return open_user(flags);
 }
 
-UF_SHIM_EXPORT long syscall(long nr, ...)
+UF_SHIM_EXPORT UF_SHIM_SIX_WORDS long syscall(long nr, ...)
 {
 	va_list ap;
 	va_start(ap, nr);

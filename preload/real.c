@@ -50,7 +50,7 @@ static _Atomic(void *) p_syscall, p_open, p_open64, p_openat, p_openat64, p_ioct
 
 /* syscall(2) takes up to six word-sized arguments; passing all six on is
  * what the C library's own variadic wrapper expects. */
-long uf__real_syscall(long nr, ...)
+UF_SHIM_SIX_WORDS long uf__real_syscall(long nr, ...)
 {
 	va_list ap;
 	va_start(ap, nr);
