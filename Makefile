@@ -2,7 +2,7 @@
 #
 #   make                      library, command, examples into $(BUILD) (default build/)
 #   make test                 build and run the whole test suite on every engine available
-#   make install PREFIX=...   library, headers, userfault.pc, man pages, command
+#   make install PREFIX=...   library, preload shim, headers, userfault.pc, man pages, command
 #   make SAN=address,undefined BUILD=build/san test     the suite under sanitizers
 #
 # Files are found by wildcard: a new src/*.c, tools/*.c, tests/*.c or
@@ -50,13 +50,24 @@ BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EX_SRC    := $(sort $(wildcard examples/*.c))
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 MAN_PAGES := $(sort $(wildcard man/*.[1-8]))
+# The preload shim: its own sources plus copies of the library's objects
+# whose C library references are renamed (see preload/real.h).
+PRE_SRC   := $(sort $(wildcard preload/*.c))
+PRE_OBJ   := $(PRE_SRC:%.c=$(BUILD)/pic/%.o)
+PRE_LIB   := $(LIB_SRC:%.c=$(BUILD)/preload/%.o)
+PRELOAD   := $(BUILD)/libuserfault-preload.so
+# Programs written against the kernel's uAPI alone, run natively and
+# under the shim by tests/shim.sh: built without the library's headers.
+SHIM_TEST_SRC := $(sort $(wildcard tests/shim/*.c))
+SHIM_TESTS    := $(SHIM_TEST_SRC:tests/shim/%.c=$(BUILD)/tests/shim/%)
+OBJCOPY   ?= objcopy
 
 STATIC    := $(BUILD)/libuserfault.a
 SHARED    := $(BUILD)/libuserfault.so
 LIBS      := -pthread
 
 .PHONY: all lib test check install uninstall clean
-all: lib $(BUILD)/userfault $(EXAMPLES) $(BENCHES) $(BUILD)/userfault.pc
+all: lib $(PRELOAD) $(BUILD)/userfault $(EXAMPLES) $(BENCHES) $(BUILD)/userfault.pc
 
 lib: $(STATIC) $(SHARED)
 
@@ -78,6 +89,29 @@ $(SHARED): $(LIB_PIC) src/userfault.map
 		-o $@.$(VERSION) $(LIB_PIC) $(LDFLAGS) $(LIBS)
 	ln -sf libuserfault.so.$(VERSION) $@.$(SOVERSION)
 	ln -sf libuserfault.so.$(VERSION) $@
+
+$(BUILD)/preload/redefine.txt: preload/interposed.txt
+	@mkdir -p $(dir $@)
+	sed 's/.*/& uf__real_&/' $< > $@
+
+$(BUILD)/preload/preload.map: preload/interposed.txt
+	@mkdir -p $(dir $@)
+	{ echo '{ global: uf_*;'; sed 's/.*/  &;/' $<; echo '  local: *; };'; } > $@
+
+$(BUILD)/preload/%.o: $(BUILD)/pic/%.o $(BUILD)/preload/redefine.txt
+	@mkdir -p $(dir $@)
+	$(OBJCOPY) --redefine-syms=$(BUILD)/preload/redefine.txt $< $@
+
+$(PRELOAD): $(PRE_OBJ) $(PRE_LIB) $(BUILD)/preload/preload.map
+	$(CC) -shared -Wl,--version-script=$(BUILD)/preload/preload.map -o $@ $(PRE_OBJ) $(PRE_LIB) \
+		$(LDFLAGS) $(LIBS) -ldl
+
+$(BUILD)/tests/shim/%: tests/shim/%.c tests/shim/uffd.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(if $(WERROR),-Werror) -pthread -o $@ $<
+
+# `userfault run` looks for the preload library in the installed $(LIBDIR) too.
+$(BUILD)/obj/tools/run.o: ALL_CFLAGS += -DUF_LIBDIR='"$(LIBDIR)"'
 
 $(BUILD)/userfault: $(TOOL_OBJ) $(STATIC)
 	$(CC) -o $@ $(TOOL_OBJ) $(STATIC) $(LDFLAGS) $(LIBS) -lm
@@ -104,7 +138,7 @@ $(BUILD)/userfault.pc: userfault.pc.in Makefile
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # The test runner builds nothing itself: everything it runs is a prerequisite.
-test check: all $(TESTS)
+test check: all $(TESTS) $(SHIM_TESTS)
 	BUILD=$(BUILD) CC="$(CC)" CXX="$(CXX)" SAN="$(SAN)" tests/run.sh
 
 install: all
@@ -114,6 +148,7 @@ install: all
 	install -m 755 $(SHARED).$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libuserfault.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuserfault.so.$(SOVERSION)
 	ln -sf libuserfault.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuserfault.so
+	install -m 755 $(PRELOAD) $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/userfault.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 include/userfault/uapi.h $(DESTDIR)$(INCLUDEDIR)/userfault/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \

@@ -64,7 +64,7 @@ fi
 
 lib=$prefix/lib
 real=$lib/libuserfault.so.$version
-for f in "$lib/libuserfault.a" "$real" "$prefix/include/userfault.h" \
+for f in "$lib/libuserfault.a" "$real" "$lib/libuserfault-preload.so" "$prefix/include/userfault.h" \
 	 "$prefix/include/userfault/uapi.h" "$lib/pkgconfig/userfault.pc" "$prefix/bin/userfault"; do
 	[ -f "$f" ] || fail "missing: ${f#"$prefix"/}"
 done
@@ -267,6 +267,19 @@ if [ -f "$lib/libuserfault.a" ]; then
 	polluting=$(nm -g --defined-only "$lib/libuserfault.a" 2>/dev/null |
 		awk 'NF == 3 { print $3 }' | grep -v '^uf_' | sort -u | tr '\n' ' ')
 	[ -z "$polluting" ] || fail "libuserfault.a defines global symbols outside uf_*: $polluting"
+fi
+
+# The installed `userfault run` finds the installed preload library (../lib).
+if [ -f "$lib/libuserfault-preload.so" ]; then
+	got=$("$prefix/bin/userfault" run -- sh -c 'echo "$LD_PRELOAD"' 2>&1)
+	want=$(realpath "$lib/libuserfault-preload.so")
+	if [ "$got" = "$want" ]; then
+		note "userfault run uses the installed $want"
+	elif [[ $got == *"cannot serve"* || $got == *"engine"* ]]; then
+		note "userfault run: no engine here: $got"
+	else
+		fail "installed userfault run preloads '$got', expected $want"
+	fi
 fi
 
 echo

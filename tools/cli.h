@@ -28,6 +28,7 @@ enum {
 
 int cmd_probe(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* ---- args.c: option parsing shared by the commands -------------------- */
 

@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{ "probe", cmd_probe, "explain what works here: engines, permissions, features, memory types" },
 	{ "demo", cmd_demo, "serve a region's faults lazily from an image on each engine, verify it" },
+	{ "run", cmd_run, "run a program with the preload shim on the engine chosen (auto, kernel, user)" },
 	{ "bench", cmd_bench, "fault round trips on both engines side by side, against this machine's floor" },
 };
 

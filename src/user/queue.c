@@ -307,3 +307,18 @@ void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kin
 	if (dequeued || atomic_load(&c->bell_stale))
 		uf__bell_sync_app(c, fd);
 }
+
+void uf__fault_counts(struct uf__ctx *c, unsigned long *pending, unsigned long *total)
+{
+	unsigned long p = 0, t = 0;
+	unsigned hw = atomic_load(&slots_hw);
+	for (unsigned i = 0; i < hw; i++) {
+		unsigned state = st(atomic_load(&slots[i].word));
+		if ((state != SLOT_PENDING && state != SLOT_READ) || atomic_load(&slots[i].ctx) != c)
+			continue;
+		p += state == SLOT_PENDING;
+		t++;
+	}
+	*pending = p;
+	*total = t;
+}

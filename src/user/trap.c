@@ -11,6 +11,8 @@
  * that are not the engine's go to whatever handler was there before (or
  * was installed after ours: registration puts ours back in front), with
  * that handler's mask; SIG_DFL still ends the process with SIGSEGV.
+ * Under the preload shim the program's sigaction(SIGSEGV) changes that
+ * chained action instead of displacing ours (uf__trap_sigaction).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -22,7 +24,11 @@
 #include "user.h"
 #include "syscall.h"
 
-static struct sigaction next_action;	/* the program's SIGSEGV disposition */
+/* The program's SIGSEGV disposition, behind a sequence count: the handler
+ * copies it without a lock while the preload shim's sigaction() may change
+ * it on another thread (an odd count: a change is being written). */
+static struct sigaction next_action;
+static atomic_uint next_seq;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Faults that look already resolved: a few retries are a race with a
@@ -235,9 +241,37 @@ static int handle(uintptr_t addr, int write)
 /* ------------------------------------------------------------------------ */
 /* The handler and the chain                                                */
 
+/* Writers hold install_lock. */
+static void set_next(const struct sigaction *a)
+{
+	atomic_fetch_add(&next_seq, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	next_action = *a;
+	atomic_thread_fence(memory_order_seq_cst);
+	atomic_fetch_add(&next_seq, 1);
+}
+
+/* Signal-safe: a consistent copy of next_action. */
+static void get_next(struct sigaction *out)
+{
+	for (;;) {
+		unsigned s = atomic_load(&next_seq);
+		if (s & 1) {
+			sched_yield();
+			continue;
+		}
+		atomic_thread_fence(memory_order_seq_cst);
+		*out = next_action;
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load(&next_seq) == s)
+			return;
+	}
+}
+
 static void chain(int sig, siginfo_t *si, void *uc)
 {
-	struct sigaction next = next_action;
+	struct sigaction next;
+	get_next(&next);
 	if (next.sa_flags & SA_SIGINFO) {
 		if (next.sa_sigaction) {
 			sigset_t m = ((ucontext_t *)uc)->uc_sigmask;
@@ -306,9 +340,29 @@ int uf__trap_install(void)
 		sa.sa_sigaction = on_segv;
 		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 		sigfillset(&sa.sa_mask);
-		next_action = cur;
+		set_next(&cur);
 		if (sigaction(SIGSEGV, &sa, NULL) < 0)
 			r = -errno;
+	}
+	pthread_mutex_unlock(&install_lock);
+	return r;
+}
+
+int uf__trap_sigaction(const struct sigaction *act, struct sigaction *old)
+{
+	pthread_mutex_lock(&install_lock);
+	struct sigaction cur;
+	int r = 0;
+	if (sigaction(SIGSEGV, NULL, &cur) < 0) {
+		r = -errno;
+	} else if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_segv) {
+		/* Ours is in front: the program's action is the one chained to. */
+		if (old)
+			get_next(old);
+		if (act)
+			set_next(act);
+	} else if (sigaction(SIGSEGV, act, old) < 0) {
+		r = -errno;
 	}
 	pthread_mutex_unlock(&install_lock);
 	return r;

@@ -271,6 +271,9 @@ size_t uf__take_faults(struct uf__ctx *c, struct uffd_msg *out, size_t n);
 /* Wake c's waiters on pages in [start, start + len) whose kind is in kinds.
  * fd: an application descriptor to retract the doorbell through, or -1. */
 void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds);
+/* Faults of c not read yet (*pending) and, with those read but not woken,
+ * all that wait (*total): what the kernel's fdinfo shows.  A snapshot. */
+void uf__fault_counts(struct uf__ctx *c, unsigned long *pending, unsigned long *total);
 /* Bring the doorbell in line with npending (fd as above; -1 can only ring).
  * uf__bell_sync is signal-safe and must be called with signals blocked;
  * uf__bell_sync_app blocks them itself. */
@@ -313,6 +316,11 @@ int uf__validate_range(__u64 start, __u64 len);
 /* Make sure our SIGSEGV handler is first in line (chaining to whatever the
  * program installed).  Called at open and at registration. */
 int uf__trap_install(void);
+/* sigaction(SIGSEGV, act, old) as the program sees it: while the engine's
+ * handler is installed, act replaces the handler it chains to and *old is
+ * that one; otherwise the system call itself.  For the preload shim, which
+ * routes the program's sigaction() and signal() here.  0 or -errno. */
+int uf__trap_sigaction(const struct sigaction *act, struct sigaction *old);
 /* Raise SIGBUS with BUS_ADRERR at addr on this thread (signal-safe). */
 void uf__raise_sigbus(void *addr);
 
