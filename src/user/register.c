@@ -322,6 +322,11 @@ static int map_cover(struct prepared *p)
 		else if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start) == MAP_FAILED)
 			r = -errno;
 		else {
+			/* Only the file's pages: the program's private copies are
+			 * in the engine's memfd now, and one dropped later
+			 * (MADV_DONTNEED) must read as the file, not as the old
+			 * copy kept here. */
+			madvise(up, len, MADV_DONTNEED);
 			mprotect(up, len, PROT_READ);
 			m->upstream = up;
 		}
