@@ -109,23 +109,37 @@ static void set_wp_bit(struct uf__map *m, uint8_t *st, int on)
 	}
 }
 
+/* Where a source is read only to see whether it can be: the thread's own,
+ * as fills run on any thread of the program (initial-exec: no allocation
+ * on first use, since a fill may run in a SIGBUS handler). */
+static __thread char scratch[4096] __attribute__((tls_model("initial-exec")));
+
 /* One page of a fill; the caller holds the page busy (state *st). */
 static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, int wp, uint8_t *st)
 {
 	size_t off = a - m->start;
 	if (op == OP_POISON) {
-		if (*st & (PS_MAPPED | PS_POISON))
+		/* Any page table entry is in the way, a WP marker too (a
+		 * hidden page marked PS_WP is one, see uf__writeprotect). */
+		if (*st & (PS_MAPPED | PS_POISON | PS_WP))
 			return -EEXIST;
 		*st |= PS_POISON;
 		return 0;
 	}
-	if (*st & PS_MAPPED)
+	int mapped = (*st & PS_MAPPED) != 0;
+	int present = mapped || uf__present(m, a);
+	if (op == OP_COPY && present && !(*st & PS_POISON)) {
+		/* The kernel copies the source in before it looks at the
+		 * destination: an unreadable source is EFAULT even there. */
+		for (size_t done = 0; done < m->page; done += sizeof(scratch))
+			if (read_src(scratch, src + done, sizeof(scratch)) < 0)
+				return -EFAULT;
 		return -EEXIST;
-	int present = uf__present(m, a);
+	}
+	if (mapped)
+		return -EEXIST;
 	switch (op) {
 	case OP_COPY:
-		if (present && !(*st & PS_POISON))
-			return -EEXIST;
 		if (read_src(m->alias + off, src, m->page) < 0)
 			return -EFAULT;
 		break;
@@ -306,7 +320,8 @@ static int page_trylock(struct uf__map *m, size_t pg, uint8_t *st)
 static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, uintptr_t s,
 		     int holes, uint8_t *dst_st)
 {
-	if ((*dst_st & PS_MAPPED) || uf__present(dm, d))
+	/* MOVE wants an empty entry: a WP marker is in the way too. */
+	if ((*dst_st & (PS_MAPPED | PS_WP)) || uf__present(dm, d))
 		return -EEXIST;
 	char *to = dm->alias + (d - dm->start);
 	if (!ss) {
@@ -319,6 +334,10 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 		if (read_src(to, s, dm->page) < 0)
 			return -EFAULT;
 		madvise((void *)s, dm->page, MADV_DONTNEED);
+	} else if (s == d) {
+		/* Overlapping ranges are moved page by page, as the kernel
+		 * does; a page onto itself is empty here (dst is), a hole. */
+		return holes ? 1 : -ENOENT;
 	} else {
 		struct uf__map *sm = ss->map;
 		size_t spg = uf__pgidx(sm, s);
@@ -400,8 +419,6 @@ int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 	 * any check of the ranges and the memory (EINVAL). */
 	if (!mapped_at(a.dst) || !mapped_at(a.src))
 		res = -ENOENT;
-	else if (a.src < a.dst + a.len && a.dst < a.src + a.len)
-		res = -EINVAL;
 	else if (find_dst(a.dst, a.len, &dseg) < 0)
 		res = -EINVAL;		/* not one registered VMA */
 	else if (dseg.ctx != c || dseg.map->ops->kind != UU_ANON)
@@ -453,16 +470,29 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a)
 	int dontwake = (a->mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE) != 0;
 	if (on && dontwake)
 		return -EINVAL;
+	/* As the kernel walks the VMAs of the range: holes are skipped, a
+	 * VMA not registered for WP ends it (after what was done), and a
+	 * range without any VMA is ENOENT. */
 	uintptr_t pos = a->range.start, end = a->range.start + a->range.len;
+	int seen = 0;
 	while (pos < end) {
 		struct uf__seg seg;
 		unsigned tok = uf__enter();
-		const struct uf__seg *s = uf__lookup(pos);
+		const struct uf__seg *s = uf__lookup_from(pos);
 		if (s)
 			seg = *s;
 		uf__leave(tok);
-		/* Anything not registered for WP ends it, after what was done. */
-		if (!s || !seg.ctx || !(seg.mode & UFFDIO_REGISTER_MODE_WP))
+		if (!s || seg.start > pos) {
+			/* Not engine memory up to the next segment: any VMA
+			 * there is not registered. */
+			uintptr_t gap_end = s && seg.start < end ? seg.start : end, vs, ve;
+			if (uf__vma_next(pos, &vs, &ve) == 0 && vs < gap_end)
+				return -ENOENT;
+			pos = gap_end;
+			continue;
+		}
+		seen = 1;
+		if (!seg.ctx || !(seg.mode & UFFDIO_REGISTER_MODE_WP))
 			return -ENOENT;
 		struct uf__map *m = seg.map;
 		uintptr_t to = seg.end < end ? seg.end : end;
@@ -483,6 +513,8 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a)
 		}
 		pos = to;
 	}
+	if (!seen)
+		return -ENOENT;
 	if (!on && !dontwake)
 		uf__wake(c, fd, a->range.start, a->range.len, ALL_KINDS);
 	return 0;

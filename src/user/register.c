@@ -146,6 +146,21 @@ static int open_maps(void)
 	return open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 }
 
+int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end)
+{
+	int maps = open_maps();
+	if (maps < 0)
+		return -errno;
+	struct vma v;
+	int r = vma_at(maps, addr, &v);
+	close(maps);
+	if (r == 0) {
+		*start = v.start;
+		*end = v.end;
+	}
+	return r;
+}
+
 /* Kinds this build serves; hugetlb is not one yet (docs/LIMITATIONS.md). */
 static int kind_served(int kind)
 {
