@@ -109,9 +109,9 @@ static void set_wp_bit(struct uf__map *m, uint8_t *st, int on)
 	}
 }
 
-/* Where a source is read only to see whether it can be: the thread's own,
- * as fills run on any thread of the program (initial-exec: no allocation
- * on first use, since a fill may run in a SIGBUS handler). */
+/* Where COPY reads its source before taking the page: the thread's own, as
+ * fills run on any thread of the program (initial-exec: no allocation on
+ * first use, since a fill may run in a SIGBUS handler). */
 static __thread char scratch[4096] __attribute__((tls_model("initial-exec")));
 
 /* One page of a fill; the caller holds the page busy (state *st). */
@@ -128,20 +128,14 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 	}
 	int mapped = (*st & PS_MAPPED) != 0;
 	int present = mapped || uf__present(m, a);
-	if (op == OP_COPY && present && !(*st & PS_POISON)) {
-		/* The kernel copies the source in before it looks at the
-		 * destination: an unreadable source is EFAULT even there. */
-		for (size_t done = 0; done < m->page; done += sizeof(scratch))
-			if (read_src(scratch, src + done, sizeof(scratch)) < 0)
-				return -EFAULT;
+	if (op == OP_COPY && present && !(*st & PS_POISON))
 		return -EEXIST;
-	}
 	if (mapped)
 		return -EEXIST;
 	switch (op) {
 	case OP_COPY:
-		if (read_src(m->alias + off, src, m->page) < 0)
-			return -EFAULT;
+		/* The source was read into scratch before the page was taken. */
+		memcpy(m->alias + off, scratch, m->page);
 		break;
 	case OP_ZEROPAGE:
 		if (present && !(*st & PS_POISON))
@@ -194,9 +188,19 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 		return -EINVAL;
 	if (op == OP_CONTINUE && kind != UU_SHMEM && kind != UU_SHMEM_PRIVATE)
 		return -EINVAL;
+	if (op == OP_COPY && m->page > sizeof(scratch))
+		return -EINVAL;		/* huge pages are not served (register.c) */
 	long long done = 0;
 	for (uintptr_t a = dst; a < dst + len; a += m->page) {
 		size_t pg = uf__pgidx(m, a);
+		/* As the kernel: the source is copied in first (so an
+		 * unreadable one is EFAULT even onto an existing page), and
+		 * before the page is held busy, so a source inside it faults
+		 * and is served like any access instead of waiting on itself. */
+		if (op == OP_COPY && read_src(scratch, src + (a - dst), m->page) < 0) {
+			r = -EFAULT;
+			break;
+		}
 		uint8_t st = uf__page_lock(m, pg);
 		r = fill_page(m, a, op, src + (a - dst), wp, &st);
 		uf__page_unlock(m, pg, st);

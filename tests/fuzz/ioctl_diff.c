@@ -956,8 +956,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	int same_main = logs_equal(&main_log[KERNEL], &main_log[USER]);
 	int same_srv = logs_equal(&srv_log[KERNEL], &srv_log[USER]);
-	if (same_main && same_srv)
+	if (same_main && same_srv) {
+		if (getenv("UF_FUZZ_DUMP")) {	/* to see what an input does */
+			dump("requests and pages", &main_log[KERNEL], &main_log[USER]);
+			dump("messages", &srv_log[KERNEL], &srv_log[USER]);
+		}
 		return 0;
+	}
 	fprintf(stderr, "ioctl_diff: the engines differ (mem %d mode 0x%llx features 0x%llx raw %d)\n",
 		su.mem, (unsigned long long)su.mode, (unsigned long long)su.features, su.raw);
 	dump("requests and pages", &main_log[KERNEL], &main_log[USER]);
