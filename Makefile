@@ -4,6 +4,7 @@
 #   make test                 build and run the whole test suite on every engine available
 #   make install PREFIX=...   library, preload shim, headers, userfault.pc, man pages, command
 #   make SAN=address,undefined BUILD=build/san test     the suite under sanitizers
+#   make fuzz                 the libFuzzer targets (clang) into $(BUILD)/fuzz/
 #
 # Files are found by wildcard: a new src/*.c, tools/*.c, tests/*.c or
 # examples/*.c needs no change here.
@@ -66,7 +67,7 @@ STATIC    := $(BUILD)/libuserfault.a
 SHARED    := $(BUILD)/libuserfault.so
 LIBS      := -pthread
 
-.PHONY: all lib test check install uninstall clean
+.PHONY: all lib test check install uninstall clean fuzz
 all: lib $(PRELOAD) $(BUILD)/userfault $(EXAMPLES) $(BENCHES) $(BUILD)/userfault.pc
 
 lib: $(STATIC) $(SHARED)
@@ -136,6 +137,28 @@ $(BUILD)/userfault.pc: userfault.pc.in Makefile
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# Fuzzers (tests/fuzz/*.c, one libFuzzer target each): clang with libFuzzer,
+# AddressSanitizer and UndefinedBehaviorSanitizer, the library instrumented
+# for coverage.  Run them with tests/fuzz/run.sh.
+FUZZ_CC      ?= clang
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = $(CSTD) -O1 -g $(WARN) -Iinclude -Isrc -pthread -MMD -MP $(FUZZ_SAN) $(if $(WERROR),-Werror)
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/*.c))
+FUZZERS      := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+
+fuzz: $(FUZZERS)
+.SECONDARY: $(FUZZ_LIB_OBJ)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) -pthread
 
 # The test runner builds nothing itself: everything it runs is a prerequisite.
 test check: all $(TESTS) $(SHIM_TESTS)

@@ -92,14 +92,21 @@ void uf__release_events(struct uf__ctx *c)
 struct hearer {
 	struct uf__ctx *c;
 	uintptr_t start, end;
+	const struct uf__map *map;
+	unsigned mode;
 };
 
-/* The runs of [start, end) registered with a context that asked for
- * feature; each context is referenced and its mmap_changing raised. */
+/* The contexts that hear about [start, end) (registered there, with
+ * feature), each referenced and its mmap_changing raised, with the range
+ * each is told, as the kernel tells it:
+ *  - REMOVE: once per VMA, the part of the range inside it (madvise works
+ *    VMA by VMA); a VMA is a run of one map with one owner and one mode;
+ *  - UNMAP: once per context, the whole range of the call. */
 static size_t hearers(uintptr_t start, uintptr_t end, __u64 feature, struct hearer **out)
 {
 	size_t n = 0, cap = 0;
 	struct hearer *h = NULL;
+	int per_call = feature == UFFD_FEATURE_EVENT_UNMAP;
 	unsigned tok = uf__enter();
 	for (uintptr_t pos = start; pos < end;) {
 		const struct uf__seg *s = uf__lookup_from(pos);
@@ -109,8 +116,15 @@ static size_t hearers(uintptr_t start, uintptr_t end, __u64 feature, struct hear
 			pos = s->start;
 		uintptr_t to = s->end < end ? s->end : end;
 		if (s->ctx && (s->ctx->features & feature) && !atomic_load(&s->ctx->released)) {
-			if (n && h[n - 1].c == s->ctx && h[n - 1].end == pos) {
-				h[n - 1].end = to;
+			size_t same = n;
+			for (size_t i = 0; per_call && i < n; i++)
+				if (h[i].c == s->ctx)
+					same = i;
+			if (!per_call && n && h[n - 1].c == s->ctx && h[n - 1].end == pos &&
+			    h[n - 1].map == s->map && h[n - 1].mode == s->mode)
+				same = n - 1;
+			if (same < n) {
+				h[same].end = per_call ? end : to;
 			} else {
 				if (n == cap) {
 					cap = cap ? cap * 2 : 4;
@@ -119,7 +133,8 @@ static size_t hearers(uintptr_t start, uintptr_t end, __u64 feature, struct hear
 						break;
 					h = nh;
 				}
-				h[n++] = (struct hearer){ s->ctx, pos, to };
+				h[n++] = (struct hearer){ s->ctx, per_call ? start : pos, per_call ? end : to,
+							  s->map, s->mode };
 				atomic_fetch_add(&s->ctx->refs, 1);
 				atomic_fetch_add(&s->ctx->mmap_changing, 1);
 			}

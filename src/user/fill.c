@@ -10,6 +10,7 @@
  * two operations on one page apart.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,6 +23,12 @@
 #endif
 
 #define ALL_KINDS (FK_MISSING | FK_WP | FK_MINOR)
+
+/* The result field of the caller's argument, computed without dereferencing
+ * it: the pointer may be NULL or wild (then the write gives EFAULT), and
+ * &user->field on such a pointer is undefined behaviour in C. */
+#define RESULT(user, field) \
+	((__s64 *)((uintptr_t)(user) + offsetof(__typeof__(*(user)), field)))
 
 enum op { OP_COPY, OP_ZEROPAGE, OP_CONTINUE, OP_POISON };
 
@@ -102,25 +109,33 @@ static void set_wp_bit(struct uf__map *m, uint8_t *st, int on)
 	}
 }
 
+/* Where COPY reads its source before taking the page: the thread's own, as
+ * fills run on any thread of the program (initial-exec: no allocation on
+ * first use, since a fill may run in a SIGBUS handler). */
+static __thread char scratch[4096] __attribute__((tls_model("initial-exec")));
+
 /* One page of a fill; the caller holds the page busy (state *st). */
 static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, int wp, uint8_t *st)
 {
 	size_t off = a - m->start;
 	if (op == OP_POISON) {
-		if (*st & (PS_MAPPED | PS_POISON))
+		/* Any page table entry is in the way, a WP marker too (a
+		 * hidden page marked PS_WP is one, see uf__writeprotect). */
+		if (*st & (PS_MAPPED | PS_POISON | PS_WP))
 			return -EEXIST;
 		*st |= PS_POISON;
 		return 0;
 	}
-	if (*st & PS_MAPPED)
+	int mapped = (*st & PS_MAPPED) != 0;
+	int present = mapped || uf__present(m, a);
+	if (op == OP_COPY && present && !(*st & PS_POISON))
 		return -EEXIST;
-	int present = uf__present(m, a);
+	if (mapped)
+		return -EEXIST;
 	switch (op) {
 	case OP_COPY:
-		if (present && !(*st & PS_POISON))
-			return -EEXIST;
-		if (read_src(m->alias + off, src, m->page) < 0)
-			return -EFAULT;
+		/* The source was read into scratch before the page was taken. */
+		memcpy(m->alias + off, scratch, m->page);
 		break;
 	case OP_ZEROPAGE:
 		if (present && !(*st & PS_POISON))
@@ -138,10 +153,13 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 		break;
 	}
 	*st = (uint8_t)((*st | PS_MAPPED) & ~PS_POISON);
-	if (wp) {
-		set_wp_bit(m, st, 1);
-		uf__page_setwp(m, a, *st);	/* read-only before it is seen */
-	}
+	/* The kernel installs a new page table entry, write-protected only
+	 * with MODE_WP: a mark set on the empty page (WP_UNPOPULATED, shmem)
+	 * does not survive the fill.  Protection before the page is seen. */
+	uint8_t before = *st;
+	set_wp_bit(m, st, wp);
+	if (*st != before || wp)
+		uf__page_setwp(m, a, *st);
 	uf__page_show(m, a, *st);
 	return 0;
 }
@@ -170,9 +188,19 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 		return -EINVAL;
 	if (op == OP_CONTINUE && kind != UU_SHMEM && kind != UU_SHMEM_PRIVATE)
 		return -EINVAL;
+	if (op == OP_COPY && m->page > sizeof(scratch))
+		return -EINVAL;		/* huge pages are not served (register.c) */
 	long long done = 0;
 	for (uintptr_t a = dst; a < dst + len; a += m->page) {
 		size_t pg = uf__pgidx(m, a);
+		/* As the kernel: the source is copied in first (so an
+		 * unreadable one is EFAULT even onto an existing page), and
+		 * before the page is held busy, so a source inside it faults
+		 * and is served like any access instead of waiting on itself. */
+		if (op == OP_COPY && read_src(scratch, src + (a - dst), m->page) < 0) {
+			r = -EFAULT;
+			break;
+		}
 		uint8_t st = uf__page_lock(m, pg);
 		r = fill_page(m, a, op, src + (a - dst), wp, &st);
 		uf__page_unlock(m, pg, st);
@@ -211,7 +239,7 @@ static int changing(struct uf__ctx *c, __s64 *field)
 
 int uf__copy(struct uf__ctx *c, int fd, struct uffdio_copy *user)
 {
-	if (changing(c, &user->copy))
+	if (changing(c, RESULT(user, copy)))
 		return -EAGAIN;
 	struct uffdio_copy a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.copy)) < 0)
@@ -224,12 +252,12 @@ int uf__copy(struct uf__ctx *c, int fd, struct uffdio_copy *user)
 	if (a.mode & ~(__u64)(UFFDIO_COPY_MODE_DONTWAKE | UFFDIO_COPY_MODE_WP))
 		return -EINVAL;
 	long long res = fill(a.dst, a.len, OP_COPY, a.src, (a.mode & UFFDIO_COPY_MODE_WP) != 0);
-	return finish(c, fd, &user->copy, res, a.dst, a.len, a.mode & UFFDIO_COPY_MODE_DONTWAKE);
+	return finish(c, fd, RESULT(user, copy), res, a.dst, a.len, a.mode & UFFDIO_COPY_MODE_DONTWAKE);
 }
 
 int uf__zeropage(struct uf__ctx *c, int fd, struct uffdio_zeropage *user)
 {
-	if (changing(c, &user->zeropage))
+	if (changing(c, RESULT(user, zeropage)))
 		return -EAGAIN;
 	struct uffdio_zeropage a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.zeropage)) < 0)
@@ -240,13 +268,13 @@ int uf__zeropage(struct uf__ctx *c, int fd, struct uffdio_zeropage *user)
 	if (a.mode & ~(__u64)UFFDIO_ZEROPAGE_MODE_DONTWAKE)
 		return -EINVAL;
 	long long res = fill(a.range.start, a.range.len, OP_ZEROPAGE, 0, 0);
-	return finish(c, fd, &user->zeropage, res, a.range.start, a.range.len,
+	return finish(c, fd, RESULT(user, zeropage), res, a.range.start, a.range.len,
 		      a.mode & UFFDIO_ZEROPAGE_MODE_DONTWAKE);
 }
 
 int uf__continue(struct uf__ctx *c, int fd, struct uffdio_continue *user)
 {
-	if (changing(c, &user->mapped))
+	if (changing(c, RESULT(user, mapped)))
 		return -EAGAIN;
 	struct uffdio_continue a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.mapped)) < 0)
@@ -258,13 +286,13 @@ int uf__continue(struct uf__ctx *c, int fd, struct uffdio_continue *user)
 		return -EINVAL;
 	long long res = fill(a.range.start, a.range.len, OP_CONTINUE, 0,
 			     (a.mode & UFFDIO_CONTINUE_MODE_WP) != 0);
-	return finish(c, fd, &user->mapped, res, a.range.start, a.range.len,
+	return finish(c, fd, RESULT(user, mapped), res, a.range.start, a.range.len,
 		      a.mode & UFFDIO_CONTINUE_MODE_DONTWAKE);
 }
 
 int uf__poison(struct uf__ctx *c, int fd, struct uffdio_poison *user)
 {
-	if (changing(c, &user->updated))
+	if (changing(c, RESULT(user, updated)))
 		return -EAGAIN;
 	struct uffdio_poison a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.updated)) < 0)
@@ -275,7 +303,7 @@ int uf__poison(struct uf__ctx *c, int fd, struct uffdio_poison *user)
 	if (a.mode & ~(__u64)UFFDIO_POISON_MODE_DONTWAKE)
 		return -EINVAL;
 	long long res = fill(a.range.start, a.range.len, OP_POISON, 0, 0);
-	return finish(c, fd, &user->updated, res, a.range.start, a.range.len,
+	return finish(c, fd, RESULT(user, updated), res, a.range.start, a.range.len,
 		      a.mode & UFFDIO_POISON_MODE_DONTWAKE);
 }
 
@@ -296,7 +324,8 @@ static int page_trylock(struct uf__map *m, size_t pg, uint8_t *st)
 static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, uintptr_t s,
 		     int holes, uint8_t *dst_st)
 {
-	if ((*dst_st & PS_MAPPED) || uf__present(dm, d))
+	/* MOVE wants an empty entry: a WP marker is in the way too. */
+	if ((*dst_st & (PS_MAPPED | PS_WP)) || uf__present(dm, d))
 		return -EEXIST;
 	char *to = dm->alias + (d - dm->start);
 	if (!ss) {
@@ -309,6 +338,10 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 		if (read_src(to, s, dm->page) < 0)
 			return -EFAULT;
 		madvise((void *)s, dm->page, MADV_DONTNEED);
+	} else if (s == d) {
+		/* Overlapping ranges are moved page by page, as the kernel
+		 * does; a page onto itself is empty here (dst is), a hole. */
+		return holes ? 1 : -ENOENT;
 	} else {
 		struct uf__map *sm = ss->map;
 		size_t spg = uf__pgidx(sm, s);
@@ -335,7 +368,7 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 }
 
 /* Is [s, s + len) plain private anonymous memory, or one engine segment run
- * of anonymous kind?  *seg is set for the latter. */
+ * of anonymous kind?  *seg is set for the latter.  s itself is mapped. */
 static int move_src(uintptr_t s, size_t len, struct uf__seg *seg, int *ours)
 {
 	unsigned tok = uf__enter();
@@ -349,18 +382,28 @@ static int move_src(uintptr_t s, size_t len, struct uf__seg *seg, int *ours)
 	}
 	uf__leave(tok);
 	if (!*ours) {
-		/* Outside the engine: the kernel checks it is anonymous. */
+		/* Outside the engine: a hole means the range leaves the VMA
+		 * that s is in, which the kernel refuses with EINVAL. */
 		unsigned char v;
 		for (uintptr_t a = s; a < s + len; a += 4096)
 			if (mincore((void *)a, 4096, &v) < 0)
-				return -ENOENT;
+				return -EINVAL;
 	}
 	return r;
 }
 
+/* Is there a mapping at a (the kernel's VMA lookup)?  Inside a reader
+ * section. */
+static int mapped_at(uintptr_t a)
+{
+	unsigned char v;
+	return uf__lookup(a) != NULL || mincore((void *)(a & ~(uintptr_t)4095), 4096, &v) == 0 ||
+	       errno != ENOMEM;
+}
+
 int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 {
-	if (changing(c, &user->move))
+	if (changing(c, RESULT(user, move)))
 		return -EAGAIN;
 	struct uffdio_move a;
 	if (uf__copy_in(&a, user, sizeof(a) - sizeof(a.move)) < 0)
@@ -376,14 +419,12 @@ int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 	struct uf__seg dseg, sseg;
 	int ours = 0;
 	unsigned tok = uf__enter();	/* no map retired under the move */
-	if (a.src < a.dst + a.len && a.dst < a.src + a.len)
-		res = -EINVAL;
-	else if (find_dst(a.dst, a.len, &dseg) < 0) {
-		/* No memory there at all: ENOENT; memory not ours: EINVAL. */
-		unsigned char v;
-		res = mincore((void *)(uintptr_t)a.dst, 4096, &v) < 0 && errno == ENOMEM ? -ENOENT
-											: -EINVAL;
-	}
+	/* The kernel's order: no VMA at dst or at src is ENOENT, before
+	 * any check of the ranges and the memory (EINVAL). */
+	if (!mapped_at(a.dst) || !mapped_at(a.src))
+		res = -ENOENT;
+	else if (find_dst(a.dst, a.len, &dseg) < 0)
+		res = -EINVAL;		/* not one registered VMA */
 	else if (dseg.ctx != c || dseg.map->ops->kind != UU_ANON)
 		res = -EINVAL;
 	else if ((res = move_src(a.src, a.len, &sseg, &ours)) < 0)
@@ -405,7 +446,7 @@ int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 			res = r;
 	}
 	uf__leave(tok);
-	return finish(c, fd, &user->move, res, a.dst, a.len, a.mode & UFFDIO_MOVE_MODE_DONTWAKE);
+	return finish(c, fd, RESULT(user, move), res, a.dst, a.len, a.mode & UFFDIO_MOVE_MODE_DONTWAKE);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -433,16 +474,29 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a)
 	int dontwake = (a->mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE) != 0;
 	if (on && dontwake)
 		return -EINVAL;
+	/* As the kernel walks the VMAs of the range: holes are skipped, a
+	 * VMA not registered for WP ends it (after what was done), and a
+	 * range without any VMA is ENOENT. */
 	uintptr_t pos = a->range.start, end = a->range.start + a->range.len;
+	int seen = 0;
 	while (pos < end) {
 		struct uf__seg seg;
 		unsigned tok = uf__enter();
-		const struct uf__seg *s = uf__lookup(pos);
+		const struct uf__seg *s = uf__lookup_from(pos);
 		if (s)
 			seg = *s;
 		uf__leave(tok);
-		/* Anything not registered for WP ends it, after what was done. */
-		if (!s || !seg.ctx || !(seg.mode & UFFDIO_REGISTER_MODE_WP))
+		if (!s || seg.start > pos) {
+			/* Not engine memory up to the next segment: any VMA
+			 * there is not registered. */
+			uintptr_t gap_end = s && seg.start < end ? seg.start : end, vs, ve;
+			if (uf__vma_next(pos, &vs, &ve) == 0 && vs < gap_end)
+				return -ENOENT;
+			pos = gap_end;
+			continue;
+		}
+		seen = 1;
+		if (!seg.ctx || !(seg.mode & UFFDIO_REGISTER_MODE_WP))
 			return -ENOENT;
 		struct uf__map *m = seg.map;
 		uintptr_t to = seg.end < end ? seg.end : end;
@@ -463,6 +517,8 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a)
 		}
 		pos = to;
 	}
+	if (!seen)
+		return -ENOENT;
 	if (!on && !dontwake)
 		uf__wake(c, fd, a->range.start, a->range.len, ALL_KINDS);
 	return 0;

@@ -146,6 +146,21 @@ static int open_maps(void)
 	return open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 }
 
+int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end)
+{
+	int maps = open_maps();
+	if (maps < 0)
+		return -errno;
+	struct vma v;
+	int r = vma_at(maps, addr, &v);
+	close(maps);
+	if (r == 0) {
+		*start = v.start;
+		*end = v.end;
+	}
+	return r;
+}
+
 /* Kinds this build serves; hugetlb is not one yet (docs/LIMITATIONS.md). */
 static int kind_served(int kind)
 {
@@ -322,6 +337,11 @@ static int map_cover(struct prepared *p)
 		else if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start) == MAP_FAILED)
 			r = -errno;
 		else {
+			/* Only the file's pages: the program's private copies are
+			 * in the engine's memfd now, and one dropped later
+			 * (MADV_DONTNEED) must read as the file, not as the old
+			 * copy kept here. */
+			madvise(up, len, MADV_DONTNEED);
 			mprotect(up, len, PROT_READ);
 			m->upstream = up;
 		}

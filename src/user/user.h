@@ -307,6 +307,9 @@ int uf__poison(struct uf__ctx *c, int fd, struct uffdio_poison *a);
 int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *a);
 int uf__wake_ioctl(struct uf__ctx *c, int fd, struct uffdio_range *a);
 int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a);
+/* The first VMA of the process ending above addr (it may start above it):
+ * 0 with its [*start, *end), or -ENOENT if there is none. */
+int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end);
 /* The kernel's validate_range(): 0 or -EINVAL. */
 int uf__validate_range(__u64 start, __u64 len);
 
