@@ -7,6 +7,7 @@
  * are read before events; release lets a waiting thread go.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include "lib/fault.h"
 
@@ -47,6 +48,14 @@ static void expect_event(int fd, __u8 event, void *start, void *end)
 	T_EQX(m.arg.remove.end, f_ul(end));
 }
 
+/* Wait until the caller's event is queued (the descriptor is readable):
+ * a fixed sleep is not enough on a loaded machine under sanitizers. */
+static void wait_queued(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	T_EQ(poll(&p, 1, 5000), 1);
+}
+
 /* A region of n pages, registered MISSING, the first `filled` filled. */
 static int setup(const struct t_env *env, struct t_region *r, size_t n, size_t filled,
 		 __u64 features)
@@ -70,7 +79,7 @@ static void test_remove_dontneed(const struct t_env *env)
 	int fd = setup(env, &r, 6, 4, UFFD_FEATURE_EVENT_REMOVE);
 	struct caller c;
 	call_start(&c, r.addr + pg, 2 * pg, MADV_DONTNEED);
-	t_msleep(100);
+	wait_queued(fd);
 	T_ASSERT(!c.done);				/* waits for the reader */
 
 	char *src = t_buffer(pg, 61);
@@ -162,7 +171,7 @@ static void test_faults_first(const struct t_env *env)
 	int fd = setup(env, &r, 4, 2, UFFD_FEATURE_EVENT_REMOVE);
 	struct caller c;
 	call_start(&c, r.addr, pg, MADV_DONTNEED);
-	t_msleep(100);
+	wait_queued(fd);
 	struct f_toucher t;
 	f_touch_start(&t, r.addr + 3 * pg, 0, 0);
 	t_msleep(100);
@@ -187,7 +196,7 @@ static void test_release_frees_caller(const struct t_env *env)
 	int fd = setup(env, &r, 2, 2, UFFD_FEATURE_EVENT_REMOVE);
 	struct caller c;
 	call_start(&c, r.addr, pg, MADV_DONTNEED);
-	t_msleep(100);
+	wait_queued(fd);
 	T_ASSERT(!c.done);
 	T_OK(uf_close(fd));
 	T_ASSERT(t_wait_flag(&c.done, 2000));
