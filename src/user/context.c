@@ -192,10 +192,12 @@ static void sweep(void)
 			continue;
 		}
 		*p = w->next;
-		if (w->kind == W_CHAN) {
-			epoll_ctl(reaper_ep, EPOLL_CTL_DEL, w->fd, NULL);
+		/* Out of the epoll set before it is freed: release() may not
+		 * have got to its own EPOLL_CTL_DEL yet (it marks the context
+		 * released first), and c->efd is open while we hold c. */
+		epoll_ctl(reaper_ep, EPOLL_CTL_DEL, w->fd, NULL);
+		if (w->kind == W_CHAN)
 			close(w->fd);
-		}
 		uf__ctx_put(w->c);
 		free(w);
 	}

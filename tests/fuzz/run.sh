@@ -6,8 +6,9 @@
 #   BUILD=build   FUZZ_JOBS=N (libFuzzer -fork=N, default 0: one process)
 #
 # New inputs go to $BUILD/fuzz/corpus/TARGET (seeded from the tree's
-# corpus); findings to $BUILD/fuzz/findings/.  Exit 0 clean, 1 on a finding,
-# 77 if the fuzzers cannot run here (no engine, no clang build).
+# corpus); findings to $BUILD/fuzz/findings/.  Exit 0 clean, 1 if a seed
+# fails (a regression), 3 if fuzzing found a new failing input, 77 if the
+# fuzzers cannot run here (no engine, no clang build).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -47,7 +48,8 @@ for t in "${targets[@]}"; do
 	r=$?
 	grep -E '^#[0-9]+.*(DONE|pulse)|stat::' "$work.log" | tail -n 12
 	if [ $r -ne 0 ]; then
-		echo "FAIL  $t: finding (exit $r)"; grep -v '^    #' "$work.log" | tail -n 80; rc=1
+		echo "FAIL  $t: finding (exit $r)"; grep -v '^    #' "$work.log" | tail -n 80
+		[ $rc -eq 0 ] && rc=3
 	else
 		echo "ok    $t"
 	fi
