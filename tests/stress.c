@@ -7,9 +7,10 @@
  * Four worker threads pick random pages and, holding that page's lock,
  * do one of: read it (faulting it in), write a new version (taking the WP
  * fault if it is protected), write-protect it, drop it (uf_madvise: a
- * REMOVE event) and refill it by UFFDIO_COPY, ZEROPAGE or MOVE (anonymous
- * memory) from a stamped spare page, or unmap it (uf_munmap: an UNMAP
- * event) and map and register it again.  Three handler threads serve the
+ * REMOVE event) and leave it to fault back in, or drop it and refill it by
+ * UFFDIO_COPY, ZEROPAGE or MOVE (anonymous memory) from a stamped spare
+ * page, or unmap it (uf_munmap: an UNMAP event) and map and register it
+ * again.  Three handler threads serve the
  * faults from the model (COPY of the page's current version, or ZEROPAGE
  * for version 0; WP faults by clearing the protection) and read the events.
  * A page's content is its index and version stamped into every word, so a
@@ -44,9 +45,9 @@
 #define WORKERS	4
 #define HANDLERS 3
 
-enum op { OP_READ, OP_WRITE, OP_WP, OP_COPY, OP_ZERO, OP_MOVE, OP_UNMAP, OP_COUNT };
+enum op { OP_READ, OP_WRITE, OP_WP, OP_COPY, OP_ZERO, OP_MOVE, OP_UNMAP, OP_DROP, OP_COUNT };
 static const char *const op_names[OP_COUNT] = {
-	"read", "write", "wp", "drop+copy", "drop+zeropage", "drop+move", "unmap+remap",
+	"read", "write", "wp", "drop+copy", "drop+zeropage", "drop+move", "unmap+remap", "drop",
 };
 
 struct model {
@@ -222,6 +223,11 @@ static void do_op(struct worker *w, size_t idx, int op)
 		T_OK(r);
 		atomic_store(&m->ver, next);
 		break;
+	case OP_DROP:
+		/* Left empty: the check below faults it back in, and a
+		 * handler refills it from the model (a MISSING fault). */
+		drop(s, p);
+		break;
 	case OP_UNMAP: {
 		/* Gone (an UNMAP event), then the same memory again: anonymous
 		 * memory comes back empty and is refilled from the model on
@@ -252,8 +258,9 @@ static void *worker_main(void *arg)
 		/* Mostly reads and writes, as a program does; the rest often
 		 * enough to meet each other. */
 		unsigned pick = (unsigned)(x >> 40) % 64;
-		int op = pick < 24 ? OP_READ : pick < 40 ? OP_WRITE : pick < 48 ? OP_WP :
-			 pick < 53 ? OP_COPY : pick < 57 ? OP_ZERO : pick < 62 ? OP_MOVE : OP_UNMAP;
+		int op = pick < 22 ? OP_READ : pick < 37 ? OP_WRITE : pick < 45 ? OP_WP :
+			 pick < 49 ? OP_DROP : pick < 53 ? OP_COPY : pick < 57 ? OP_ZERO :
+			 pick < 62 ? OP_MOVE : OP_UNMAP;
 		if (op == OP_MOVE && s->shared)
 			op = OP_COPY;
 		if (s->skip_ops & (1u << op))
