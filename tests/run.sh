@@ -12,6 +12,10 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 TIMEOUT=${UF_TEST_TIMEOUT:-900}
 export BUILD
+# Sanitizer builds: the known leak findings (tests/lsan.supp explains each).
+if [ -n "${SAN:-}" ]; then
+	export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
+fi
 
 pass=0 fail=0 skip=0
 failed=()

@@ -188,6 +188,13 @@ static void drop_pages(struct uf__map *m, uintptr_t from, uintptr_t to, int advi
 			uf__page_hide(m, a);
 			st &= (uint8_t)~PS_MAPPED;
 		}
+		/* The kernel drops everything of anonymous memory, a WP mark
+		 * too; file memory keeps it as a marker on the empty entry. */
+		if (m->ops->kind == UU_ANON && (st & PS_WP)) {
+			st &= (uint8_t)~PS_WP;
+			atomic_fetch_sub(&m->wp_count, 1);
+			uf__page_setwp(m, a, st);
+		}
 		if (punch)
 			madvise(m->alias + (a - m->start), m->page, MADV_REMOVE);
 		uf__page_unlock(m, pg, st);

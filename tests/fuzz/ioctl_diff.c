@@ -527,7 +527,10 @@ static void clamp(const struct run *r, uint64_t start, uint64_t *len)
 {
 	uint64_t lo = r->base + (int64_t)W_FIRST * (int64_t)PG, hi = r->base + (uint64_t)W_LAST * PG;
 	uint64_t s = start & ~(PG - 1), extra = start & (PG - 1) ? PG : 0;
-	if (!valid_range(s, *len))
+	/* Decided alike for both arenas (the kernel's is the lower): a
+	 * length can be valid from one base and too long from the other. */
+	uint64_t s_low = s - r->base + arena_base[KERNEL];
+	if (!valid_range(s, *len) && !(s >= lo && s < hi && valid_range(s_low, *len)))
 		return;		/* no engine acts on it */
 	uint64_t e = s + *len + extra;
 	if ((s >= lo && e <= hi) || e <= LOW_END)
@@ -773,8 +776,11 @@ static void do_op(struct run *r, struct rd *in, int idx)
 	memcpy(before, w, sizeof(before));
 	/* The argument as sent, arena addresses relative (for the report;
 	 * identical on both engines by construction). */
+	int known = 0;
+	for (size_t i = 0; i < NREQ; i++)
+		known |= requests[i].req == req;
 	for (size_t i = 0; i < size / 8; i++)
-		logrec(l, L_ARG, idx, (long long)i, rel(r->e, w[i]));
+		logrec(l, L_ARG, idx, (long long)i, known ? rel(r->e, w[i]) : (long long)w[i]);
 	logrec(l, L_ARG, idx, 100, kind);
 	void *arg = place_arg(r, kind, w, size);
 	int ret = uf_ioctl(r->fd, req, arg);

@@ -12,6 +12,9 @@
 #include <time.h>
 #include "lib/t.h"
 
+/* LeakSanitizer's entry point, present only in sanitizer builds. */
+int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
+
 #define HUGE_PAGE	(2u << 20)
 #define HUGE_WANTED	16		/* huge pages reserved for a run */
 #define EXIT_SKIP	77
@@ -370,6 +373,10 @@ static void run_one(const struct t_case *c, struct t_env *env, unsigned timeout,
 		c->fn(env);
 		fflush(stdout);
 		fflush(stderr);
+		/* _exit() skips LeakSanitizer's check at exit: run it here,
+		 * so a case that leaks fails under SAN=address. */
+		if (__lsan_do_recoverable_leak_check && __lsan_do_recoverable_leak_check())
+			_exit(1);
 		_exit(0);
 	}
 	close(p[1]);
