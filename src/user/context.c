@@ -12,6 +12,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,8 @@ static int reaper_kick = -1;		/* eventfd: something to sweep */
 static struct watch kick_watch = { .kind = W_KICK };
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct watch *watches;
+static atomic_int reaper_alive;		/* the thread has started */
+static struct uf__ctx *inherited;	/* a forked child: the parent's contexts */
 
 static void release(struct uf__ctx *c);
 static atomic_int cached_pid;		/* see uf__pid() */
@@ -227,10 +230,12 @@ static void on_event(struct watch *w, uint32_t events)
 		w->dead = 1;
 }
 
+
 static void *reaper_main(void *arg)
 {
 	(void)arg;
 	struct epoll_event ev[16];
+	atomic_store(&reaper_alive, 1);
 	for (;;) {
 		int n = epoll_wait(reaper_ep, ev, 16, -1);
 		int must_sweep = 0;
@@ -262,21 +267,25 @@ static void after_fork_child(void)
 	uf__fork_child_detach();
 	/* The contexts are the parent's: a descriptor the child inherited
 	 * now reaches them as any other process's does (remote.c).  Their
-	 * engine ends are the parent's business. */
+	 * engine ends are the parent's business; their memory stays listed
+	 * (inherited), not leaked. */
 	for (struct uf__ctx *c = atomic_load(&registry); c; c = atomic_load(&c->next)) {
 		close(c->efd);
 		c->efd = -1;
 	}
+	inherited = atomic_load(&registry);
 	atomic_store(&registry, NULL);
 	atomic_store(&ncontexts, 0);
 	reaper_running = 0;
+	atomic_store(&reaper_alive, 0);
 	pthread_mutex_init(&registry_lock, NULL);
 	pthread_mutex_init(&watch_lock, NULL);
 	for (struct watch *w = watches, *next; w; w = next) {
 		next = w->next;
 		if (w->kind == W_CHAN)
 			close(w->fd);
-		free(w);	/* its reference stays: the context lives on */
+		uf__ctx_put(w->c);	/* frees a released context the watch kept */
+		free(w);
 	}
 	watches = NULL;
 	if (reaper_ep >= 0)
@@ -316,6 +325,12 @@ static int start_reaper(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
 		return -r;
+	/* Return only once the thread runs: a program that forks right after
+	 * uf_open() would otherwise fork in the middle of a thread's start,
+	 * and a runtime that tracks threads (the sanitizers') can leave the
+	 * child holding its lock. */
+	while (!atomic_load(&reaper_alive))
+		sched_yield();
 	pthread_detach(reaper);
 	reaper_running = 1;
 	return 0;

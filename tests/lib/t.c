@@ -307,24 +307,51 @@ static void reserve_huge_pages(void)
 /* ------------------------------------------------------------------------ */
 /* Running                                                                  */
 
-/* The features an engine advertises, or 0 with *why set if it cannot open. */
+/* The features an engine advertises, or 0 with *why set if it cannot open.
+ * Asked in a child process: opening the user engine starts its thread, and
+ * a parent with an extra thread that forks every case can hand a child a
+ * runtime lock held mid-operation (the sanitizers' allocator is not
+ * fork-safe against other threads). */
 static __u64 engine_features(int engine, char *why, size_t len)
 {
-	struct uf_open_opts o = UF_OPEN_OPTS_INIT;
-	o.engine = engine;
-	o.no_fallback = UF_FALLBACK_ALL;
-	o.why = why;
-	o.why_len = len;
-	int fd = uf_open(O_CLOEXEC, &o);
-	if (fd < 0)
+	struct {
+		__u64 features;
+		char why[256];
+	} res;
+	memset(&res, 0, sizeof(res));
+	int p[2];
+	if (pipe(p) < 0) {
+		snprintf(why, len, "pipe: %s", strerror(errno));
 		return 0;
-	__u64 f = 0;
-	if (uf_api(fd, 0, &f, NULL) < 0) {
-		snprintf(why, len, "UFFDIO_API(0) fails");
-		f = 0;
 	}
-	uf_close(fd);
-	return f;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		struct uf_open_opts o = UF_OPEN_OPTS_INIT;
+		o.engine = engine;
+		o.no_fallback = UF_FALLBACK_ALL;
+		o.why = res.why;
+		o.why_len = sizeof(res.why);
+		int fd = uf_open(O_CLOEXEC, &o);
+		if (fd >= 0 && uf_api(fd, 0, &res.features, NULL) < 0) {
+			snprintf(res.why, sizeof(res.why), "UFFDIO_API(0) fails");
+			res.features = 0;
+		}
+		(void)!write(p[1], &res, sizeof(res));
+		_exit(0);
+	}
+	close(p[1]);
+	ssize_t n = pid > 0 ? read(p[0], &res, sizeof(res)) : -1;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (n != (ssize_t)sizeof(res)) {
+		snprintf(why, len, "could not ask a child process");
+		return 0;
+	}
+	res.why[sizeof(res.why) - 1] = '\0';
+	snprintf(why, len, "%s", res.why);
+	return res.features;
 }
 
 /* Memory an engine does not serve, by the feature bits that say so (the
