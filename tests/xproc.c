@@ -24,7 +24,7 @@
 /* ------------------------------------------------------------------------ */
 /* The monitor process                                                      */
 
-enum mon_op { M_GIVE, M_IOCTL, M_READ, M_POLL, M_WRITE, M_CLOSE, M_HELLO_RAW };
+enum mon_op { M_GIVE, M_IOCTL, M_READ, M_POLL, M_WRITE, M_CLOSE, M_HELLO_RAW, M_SETUID };
 
 /* How M_IOCTL treats the argument's pointers. */
 #define M_SRC_DATA	1	/* UFFDIO_COPY: src = the data sent, in the monitor */
@@ -171,6 +171,9 @@ static void mon_serve(int ctl)
 		}
 		case M_WRITE:
 			r.ret = write(fd, data, c.data_len) < 0 ? -errno : (long long)c.data_len;
+			break;
+		case M_SETUID:
+			r.ret = setgid(c.n) < 0 || setuid(c.n) < 0 ? -errno : 0;
 			break;
 		case M_CLOSE:
 			r.ret = uf_close(fd);
@@ -724,6 +727,29 @@ static void hostile_requests(const struct t_env *env)
 	mon_stop(&x.m);
 }
 
+/* A monitor running as another user: the kernel asks only for the
+ * descriptor; the user engine also refuses a peer that is neither the
+ * target's user nor root (EPERM, docs/LIMITATIONS.md). */
+static void other_user(const struct t_env *env)
+{
+	if (geteuid() != 0)
+		T_SKIP("needs root to run the monitor as another user");
+	struct xp x;
+	xp_setup(env, &x, 2, F_MODE_M, 0);
+	struct mon_cmd c = { .op = M_SETUID, .n = 65534 };
+	T_OK(mon_call(&x.m, &c, NULL).ret);
+	struct uffdio_zeropage z = { .range = { f_ul(x.r.addr), x.r.page }, .zeropage = F_SENTINEL };
+	long long r = mon_ioctl(&x.m, UFFDIO_ZEROPAGE, &z, sizeof(z), 0, NULL, 0);
+	if (env->engine == UF_ENGINE_KERNEL) {
+		T_OK(r);
+		T_EQ(z.zeropage, (long long)x.r.page);
+	} else {
+		T_EQ(r, -EPERM);
+		T_EQ(z.zeropage, F_SENTINEL);
+	}
+	mon_stop(&x.m);
+}
+
 /* fork() without UFFD_FEATURE_EVENT_FORK: the child's copy is ordinary
  * memory (the parent's content, missing pages read as zeros, its writes its
  * own), while the descriptor it inherited still acts on the parent. */
@@ -789,6 +815,7 @@ static const struct t_case cases[] = {
 	{ "handler_killed", handler_killed, ANON_SHMEM, 0 },
 	{ "garbage_written", garbage_written, T_MEM(T_ANON), 0 },
 	{ "hostile_requests", hostile_requests, T_MEM(T_ANON), 0 },
+	{ "other_user", other_user, T_MEM(T_ANON), 0 },
 	{ "fork_without_event", fork_without_event, T_MEM(T_ANON) | T_MEM(T_MEMFD_PRIVATE), 0 },
 	{ NULL, NULL, 0, 0 },
 };

@@ -125,16 +125,21 @@ static void bell_sync_locked(struct uf__ctx *c, int fd)
 	}
 }
 
-void uf__bell_sync(struct uf__ctx *c, int fd)
+/* Signal-safe, with signals blocked.  The holder sends or receives one
+ * datagram; the send can wake a thread that preempts the holder on its own
+ * CPU, so a waiter that spins for long yields the CPU to let it finish. */
+static void bell_lock(struct uf__ctx *c)
 {
-	/* The holder sends or receives one datagram; the send can wake a
-	 * thread that preempts the holder on its own CPU, so a waiter that
-	 * spins for long yields the CPU to let the holder finish. */
 	for (int n = 0; atomic_flag_test_and_set(&c->bell_lock); n++)
 		if (n > 50)
 			sched_yield();
 		else
 			cpu_relax();
+}
+
+void uf__bell_sync(struct uf__ctx *c, int fd)
+{
+	bell_lock(c);
 	bell_sync_locked(c, fd);
 	atomic_flag_clear(&c->bell_lock);
 }
@@ -156,11 +161,7 @@ void uf__bell_sync_app(struct uf__ctx *c, int fd)
  * takes the old one, two wait a moment, and POLLIN is right either way. */
 int uf__bell_handover(struct uf__ctx *c)
 {
-	for (int n = 0; atomic_flag_test_and_set(&c->bell_lock); n++)
-		if (n > 50)
-			sched_yield();
-		else
-			cpu_relax();
+	bell_lock(c);
 	int take = 0;
 	if (atomic_load(&c->npending) == 0 && c->bell) {
 		c->bell = 0;

@@ -109,7 +109,7 @@ static int hello(int fd)
 		return err == -EAGAIN ? -ETIMEDOUT : err;
 	}
 	struct pollfd pf = { .fd = p[0], .events = POLLIN };
-	struct uu_welcome w;
+	struct uu_welcome w = { 0 };
 	int r;
 	do
 		r = poll(&pf, 1, HELLO_TIMEOUT_MS);
@@ -117,8 +117,10 @@ static int hello(int fd)
 	if (r <= 0 || recv(p[0], &w, sizeof(w), MSG_DONTWAIT) != (ssize_t)sizeof(w) ||
 	    w.magic != UU_HELLO_MAGIC || w.version != UU_WIRE_VERSION) {
 		close(p[0]);
-		/* Refused (the peer's user), or no engine behind it. */
-		return r == 0 ? -ETIMEDOUT : -EPERM;
+		/* No engine behind it, or refused (our user: EPERM). */
+		if (r == 0)
+			return -ETIMEDOUT;
+		return w.magic == UU_HELLO_MAGIC && w.version == 0 && w.pid < 0 ? w.pid : -EPROTO;
 	}
 	return p[0];
 }
@@ -164,8 +166,11 @@ static struct channel *channel_of(int fd, int *err)
 
 int uf__remote_is_user_fd(int fd)
 {
-	int err;
-	return channel_of(fd, &err) != NULL;
+	/* The fingerprint is enough to route the call: no hello just to
+	 * close the descriptor or to name its engine (the first request
+	 * opens the channel, and fails with ESRCH if the target is gone). */
+	struct stat st;
+	return fingerprint(fd, &st);
 }
 
 void uf__remote_forget(int fd)

@@ -148,10 +148,16 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 		fcntl(fd, F_SETFL, O_NONBLOCK);
 		ok = send(fd, &w, sizeof(w), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(w);
 	}
-	if (ok)
+	if (ok) {
 		*chan = fd;
-	else if (fd >= 0)
-		close(fd);	/* the monitor sees the channel hang up */
+	} else if (fd >= 0) {
+		/* Say no: the hello stays queued (as the charge) with a copy
+		 * of this end in it, so closing ours shows the monitor no
+		 * hang-up. */
+		struct uu_welcome no = { .magic = UU_HELLO_MAGIC, .version = 0, .pid = -EPERM };
+		(void)!send(fd, &no, sizeof(no), MSG_DONTWAIT | MSG_NOSIGNAL);
+		close(fd);
+	}
 	drop_old_hellos(c);
 	return 1;
 }

@@ -68,7 +68,8 @@ struct uu_hello {
 	char filler[UU_HELLO_BYTES - 16];
 };
 
-/* The target's answer on the new channel. */
+/* The target's answer on the new channel.  A refusal has version 0 and
+ * -errno in pid. */
 struct uu_welcome {
 	uint64_t magic;			/* UU_HELLO_MAGIC */
 	uint32_t version;
