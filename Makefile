@@ -173,7 +173,7 @@ install: all
 	ln -sf libuserfault.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuserfault.so
 	install -m 755 $(PRELOAD) $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/userfault.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 644 include/userfault/uapi.h $(DESTDIR)$(INCLUDEDIR)/userfault/
+	install -m 644 include/userfault/uapi.h include/userfault/pagemap.h $(DESTDIR)$(INCLUDEDIR)/userfault/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' userfault.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/userfault.pc
 	install -m 755 $(BUILD)/userfault $(DESTDIR)$(BINDIR)/

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <userfault/uapi.h>
+#include <userfault/pagemap.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -192,6 +193,16 @@ struct uf_kernel_status {
  */
 int uf_madvise(void *addr, size_t len, int advice);
 int uf_munmap(void *addr, size_t len);
+
+/*
+ * PAGEMAP_SCAN on this process (ioctl(2) on /proc/self/pagemap, Linux 6.7),
+ * answered by the user engine for the memory it manages: how a program
+ * using UFFD_FEATURE_WP_ASYNC learns which pages were written
+ * (PAGE_IS_WRITTEN) and protects them again (PM_SCAN_WP_MATCHING), on
+ * either engine.  arg and its results are the kernel's; returns the number
+ * of regions written to arg->vec, or -errno.  Not async-signal-safe.
+ */
+long uf_pagemap_scan(struct pm_scan_arg *arg);
 
 /* Try every way to reach the kernel's userfaultfd and explain the result in
  * *st; sz is sizeof(*st) as the caller knows it (in version 0.1 it must be

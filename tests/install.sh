@@ -65,7 +65,7 @@ fi
 lib=$prefix/lib
 real=$lib/libuserfault.so.$version
 for f in "$lib/libuserfault.a" "$real" "$lib/libuserfault-preload.so" "$prefix/include/userfault.h" \
-	 "$prefix/include/userfault/uapi.h" "$lib/pkgconfig/userfault.pc" "$prefix/bin/userfault"; do
+	 "$prefix/include/userfault/uapi.h" "$prefix/include/userfault/pagemap.h" "$lib/pkgconfig/userfault.pc" "$prefix/bin/userfault"; do
 	[ -f "$f" ] || fail "missing: ${f#"$prefix"/}"
 done
 [ -x "$prefix/bin/userfault" ] || fail "bin/userfault is not executable"

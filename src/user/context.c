@@ -11,6 +11,8 @@
  * identity (device and inode), so every copy of the descriptor finds it.
  */
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -153,7 +155,17 @@ static void release(struct uf__ctx *c)
 	if (reaper_ep >= 0)
 		epoll_ctl(reaper_ep, EPOLL_CTL_DEL, c->efd, NULL);
 	kick_reaper();
+	atomic_store(&c->release_done, 1);
+	syscall(SYS_futex, (unsigned *)&c->release_done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	uf__ctx_put(c);		/* the registry's reference */
+}
+
+/* Wait until release() has finished on c, whoever runs it (the engine
+ * thread may have seen the hang-up first). */
+static void wait_released(struct uf__ctx *c)
+{
+	while (!atomic_load(&c->release_done))
+		syscall(SYS_futex, (unsigned *)&c->release_done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 }
 
 /* Watch fd for c (taking a reference).  0 or -errno. */
@@ -663,11 +675,14 @@ static int user_close(int fd)
 		uf__remote_forget(fd);
 	int r = close(fd) < 0 ? uf__neg_errno() : 0;
 	if (c) {
-		/* If that was the last copy, release now rather than when the
-		 * reaper notices, as the kernel does at the last close. */
+		/* If that was the last copy, the context is released before
+		 * close returns, as the kernel does at the last close: here,
+		 * or by the engine thread if it saw the hang-up first. */
 		struct pollfd p = { .fd = c->efd, .events = 0 };
-		if (!atomic_load(&c->released) && poll(&p, 1, 0) > 0 && (p.revents & POLLHUP))
+		if (poll(&p, 1, 0) > 0 && (p.revents & POLLHUP)) {
 			release(c);
+			wait_released(c);
+		}
 		uf__ctx_put(c);
 	}
 	return r;

@@ -98,7 +98,7 @@ static int pull_upstream(struct uf__map *m, uintptr_t a)
 	return 1;
 }
 
-static void set_wp_bit(struct uf__map *m, uint8_t *st, int on)
+void uf__wp_mark(struct uf__map *m, uint8_t *st, int on)
 {
 	if (on && !(*st & PS_WP)) {
 		*st |= PS_WP;
@@ -157,7 +157,7 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 	 * with MODE_WP: a mark set on the empty page (WP_UNPOPULATED, shmem)
 	 * does not survive the fill.  Protection before the page is seen. */
 	uint8_t before = *st;
-	set_wp_bit(m, st, wp);
+	uf__wp_mark(m, st, wp);
 	if (*st != before || wp)
 		uf__page_setwp(m, a, *st);
 	uf__page_show(m, a, *st);
@@ -358,7 +358,7 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 		memcpy(to, sm->alias + (s - sm->start), dm->page);
 		madvise(sm->alias + (s - sm->start), sm->page, MADV_REMOVE);
 		sst &= (uint8_t)~PS_MAPPED;
-		set_wp_bit(sm, &sst, 0);
+		uf__wp_mark(sm, &sst, 0);
 		uf__page_setwp(sm, s, sst);
 		uf__page_unlock(sm, spg, sst);
 	}
@@ -509,7 +509,7 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a)
 			uint8_t st = uf__page_lock(m, pg);
 			if (!on || (st & PS_MAPPED) || unpopulated) {
 				uint8_t before = st;
-				set_wp_bit(m, &st, on);
+				uf__wp_mark(m, &st, on);
 				if (st != before)
 					uf__page_setwp(m, p, st);
 			}

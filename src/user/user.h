@@ -66,6 +66,7 @@ struct uf__ctx {
 	atomic_int api;			/* 0 before UFFDIO_API, 1 while it runs, 2 done */
 	__u64 features;			/* negotiated; valid once api == 2 */
 	atomic_int released;
+	atomic_uint release_done;	/* futex: 1 once release() has finished */
 
 	/* Messages waiting to be read: fault slots (queue.c) and events. */
 	atomic_uint npending;
@@ -312,6 +313,24 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a);
 int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end);
 /* The kernel's validate_range(): 0 or -EINVAL. */
 int uf__validate_range(__u64 start, __u64 len);
+
+/* Set (on) or clear a page's PS_WP in *st, counting it in the map (the
+ * caller holds the page busy and applies the protection). */
+void uf__wp_mark(struct uf__map *m, uint8_t *st, int on);
+
+/* ------------------------------------------------------------------------ */
+/* PAGEMAP_SCAN (src/pagemap_scan.c walks and reports, scan.c answers for
+ * the engine's memory)                                                      */
+
+struct uf__scan;
+/* Offer the 4 KiB page at addr with its categories: 1 taken (with
+ * PM_SCAN_WP_MATCHING the caller protects it now), 0 passed over, -ENOSPC
+ * the walk ends before it, -EPERM (PM_SCAN_CHECK_WPASYNC), -EFAULT. */
+int uf__scan_page(struct uf__scan *s, uintptr_t addr, __u64 categories);
+/* The first engine memory at or above addr: 0 and [*start, *end), or -ENOENT. */
+int uf__scan_next(uintptr_t addr, uintptr_t *start, uintptr_t *end);
+/* Offer every page of [from, to), engine memory from uf__scan_next(). */
+int uf__scan_engine(struct uf__scan *s, uintptr_t from, uintptr_t to, int wp_matching);
 
 /* ------------------------------------------------------------------------ */
 /* The trap (trap.c)                                                         */
