@@ -8,11 +8,12 @@
  * range, and the first write to each page lifts its protection inside the
  * kernel, with no message and no waiting, so the program runs at full speed.
  * Later, the pages that lost their protection are the written ones.  The
- * kernel shows each page's protection in /proc/self/pagemap (bit 57,
- * PM_UFFD_WP: set while protected); the PAGEMAP_SCAN ioctl (Linux 6.7) can
- * find the written pages and re-protect them in one call.  Each round: protect
- * everything, let the program write, read which pages were written, copy just
- * those into the snapshot.
+ * kernel reports them through the PAGEMAP_SCAN ioctl on /proc/self/pagemap
+ * (Linux 6.7), which can also protect them again in the same call
+ * (PM_SCAN_WP_MATCHING); uf_pagemap_scan() is that ioctl on either engine
+ * (the user engine answers for the memory it manages).  Protect everything
+ * once; then each round: let the program write, collect the written pages
+ * while re-protecting them, copy just those into the snapshot.
  *
  * Checked: each round reports exactly the pages that were written, the
  * incrementally updated snapshot equals the memory, and no fault message was
@@ -38,7 +39,6 @@
 #define NAME		"dirty_track"
 #define PAGES		2048
 #define ROUNDS		4
-#define PM_UFFD_WP	(1ull << 57)	/* pagemap: the page is write-protected */
 
 _Noreturn static void __attribute__((format(printf, 2, 3))) finish(int status, const char *fmt, ...)
 {
@@ -105,16 +105,31 @@ static int open_context(int engine, __u64 features, const char *feature_name)
 	return fd;
 }
 
-/* Which pages of [mem, mem + PAGES pages) lost their write-protection:
- * one 64-bit pagemap entry per page. */
-static int read_written(int pagemap, const char *mem, size_t page, unsigned char *written)
+/* Which pages of [mem, mem + PAGES pages) were written since the last
+ * call: marked in written[], and protected again in the same step, so a
+ * write that comes later is seen next time.  A full vec ends a call early
+ * (walk_end): call again from there.  0, or -errno. */
+static long collect_written(const char *mem, size_t page, unsigned char *written)
 {
-	static uint64_t e[PAGES];
-	off_t at = (off_t)((uintptr_t)mem / page * sizeof(e[0]));
-	if (pread(pagemap, e, sizeof(e), at) != (ssize_t)sizeof(e))
-		return -1;
-	for (size_t i = 0; i < PAGES; i++)
-		written[i] = !(e[i] & PM_UFFD_WP);
+	struct page_region vec[32];
+	__u64 start = (__u64)(uintptr_t)mem, end = start + PAGES * page;
+	memset(written, 0, PAGES);
+	while (start < end) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+			.start = start, .end = end,
+			.vec = (__u64)(uintptr_t)vec, .vec_len = 32,
+			.category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+		};
+		long n = uf_pagemap_scan(&a);
+		if (n < 0)
+			return n;
+		for (long i = 0; i < n; i++)
+			for (__u64 p = vec[i].start; p < vec[i].end; p += page)
+				written[(p - (__u64)(uintptr_t)mem) / page] = 1;
+		start = a.walk_end;
+	}
 	return 0;
 }
 
@@ -145,15 +160,6 @@ int main(int argc, char **argv)
 	 * protected too, and their first write shows as well. */
 	int fd = open_context(engine, UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC,
 			      "UFFD_FEATURE_WP_ASYNC");
-	/* pagemap shows the kernel's page tables: it cannot see protection
-	 * that another engine keeps. */
-	if (uf_engine(fd) != UF_ENGINE_KERNEL)
-		finish(77, "%s engine: written pages are read from /proc/self/pagemap, which shows only the kernel engine's protection",
-		       uf_engine_name(uf_engine(fd)));
-	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (pagemap < 0)
-		finish(77, "cannot open /proc/self/pagemap: %s", strerror(errno));
-
 	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *snap = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	unsigned char *wrote = calloc(PAGES, 1), *found = calloc(PAGES, 1);
@@ -167,17 +173,20 @@ int main(int argc, char **argv)
 	int r = uf_register(fd, mem, len, UFFDIO_REGISTER_MODE_WP, NULL);
 	if (r < 0)
 		finish(1, "UFFDIO_REGISTER: %s", strerror(-r));
+	r = uf_writeprotect(fd, mem, len, UFFDIO_WRITEPROTECT_MODE_WP);
+	if (r < 0)
+		finish(1, "UFFDIO_WRITEPROTECT: %s", strerror(-r));
 	memcpy(snap, mem, len);		/* the first, full snapshot */
 	printf("full snapshot: %d pages\n", PAGES);
 
 	size_t wrong = 0, stale = 0;
 	for (unsigned round = 1; round <= ROUNDS; round++) {
-		r = uf_writeprotect(fd, mem, len, UFFDIO_WRITEPROTECT_MODE_WP);
-		if (r < 0)
-			finish(1, "UFFDIO_WRITEPROTECT: %s", strerror(-r));
 		size_t n = program_writes(mem, page, round, wrote);
-		if (read_written(pagemap, mem, page, found) < 0)
-			finish(1, "cannot read /proc/self/pagemap: %s", strerror(errno));
+		long e = collect_written(mem, page, found);
+		if (e == -ENOTTY || e == -EINVAL)
+			finish(77, "PAGEMAP_SCAN is not available here (Linux 6.7 or later): %s", strerror((int)-e));
+		if (e < 0)
+			finish(1, "PAGEMAP_SCAN: %s", strerror((int)-e));
 		size_t reported = 0, round_wrong = 0;
 		for (size_t i = 0; i < PAGES; i++) {
 			reported += found[i];
@@ -196,7 +205,6 @@ int main(int argc, char **argv)
 	struct uffd_msg m;
 	ssize_t queued = uf_read(fd, &m, 1);
 	uf_close(fd);
-	close(pagemap);
 	munmap(mem, len);
 	munmap(snap, len);
 	free(wrote);

@@ -43,6 +43,9 @@ UF_SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	}
 	if (!uf__shim_on())
 		return uf__real_ioctl(fd, request, arg);
+	/* The kernel's answer there knows nothing of the engine's pages. */
+	if (request == PAGEMAP_SCAN && uf__shim_is_pagemap(fd))
+		return (int)uf__shim_ret(uf_pagemap_scan(arg));
 	if (uf__shim_is_device(fd))
 		return (int)uf__shim_ret(uf__shim_device_ioctl(fd, request, arg));
 	struct uf__ctx *c = uf__shim_ctx(fd);

@@ -2,8 +2,10 @@
 /*
  * write_protect: pages filled, then write-protected; a write blocks with a
  * WP fault (flags WRITE|WP) until the handler removes the protection; reads
- * never fault.  Then WP_ASYNC dirty tracking through /proc/self/pagemap
- * bit 57 (PM_UFFD_WP): written pages lose the bit, others keep it.
+ * never fault.  Then WP_ASYNC dirty tracking through /proc/self/pagemap:
+ * bit 57 (PM_UFFD_WP) read with pread (written pages lose the bit, others
+ * keep it), and the PAGEMAP_SCAN ioctl, which lists the written pages and
+ * protects them again.
  */
 #include "uffd.h"
 
@@ -54,6 +56,21 @@ static void sync_wp(void)
 	munmap(region, NPAGES * PAGE);
 }
 
+/* The written pages of the region through the PAGEMAP_SCAN ioctl. */
+static void scan_written(int pm, unsigned long long flags)
+{
+	struct page_region v[NPAGES];
+	struct pm_scan_arg a = { .size = sizeof(a), .flags = flags, .start = (uintptr_t)region,
+				 .end = (uintptr_t)region + NPAGES * PAGE, .vec = (uintptr_t)v, .vec_len = NPAGES,
+				 .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN };
+	int n = ioctl(pm, PAGEMAP_SCAN, &a);
+	printf("pagemap_scan written (flags %llx): %d:", flags, n);
+	for (int i = 0; i < n; i++)
+		printf(" [%lu,%lu)", (unsigned long)((v[i].start - (uintptr_t)region) / PAGE),
+		       (unsigned long)((v[i].end - (uintptr_t)region) / PAGE));
+	printf(" walk_end %lu\n", (unsigned long)((a.walk_end - (uintptr_t)region) / PAGE));
+}
+
 static void async_wp(void)
 {
 	uffd = uffd_open(O_CLOEXEC | O_NONBLOCK, UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED);
@@ -71,6 +88,24 @@ static void async_wp(void)
 	for (int i = 0; i < NPAGES; i++)
 		printf(" %d", (e[i] & PM_UFFD_WP) ? 0 : 1);
 	printf("\n");
+	scan_written(pm, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC);
+	scan_written(pm, 0);
+	region[2 * PAGE] = 3;
+	scan_written(pm, 0);
+	/* Everything it knows of the pages, in regions. */
+	struct page_region v[NPAGES];
+	struct pm_scan_arg a = { .size = sizeof(a), .start = (uintptr_t)region,
+				 .end = (uintptr_t)region + NPAGES * PAGE, .vec = (uintptr_t)v, .vec_len = NPAGES,
+				 .return_mask = PAGE_IS_WPALLOWED | PAGE_IS_WRITTEN | PAGE_IS_PRESENT };
+	int n = ioctl(pm, PAGEMAP_SCAN, &a);
+	printf("pagemap_scan all: %d:", n);
+	for (int i = 0; i < n; i++)
+		printf(" [%lu,%lu)%llx", (unsigned long)((v[i].start - (uintptr_t)region) / PAGE),
+		       (unsigned long)((v[i].end - (uintptr_t)region) / PAGE), (unsigned long long)v[i].categories);
+	printf("\n");
+	a.size = 8;
+	n = ioctl(pm, PAGEMAP_SCAN, &a);
+	printf("pagemap_scan bad size: %d %s\n", n, strerror(errno));
 	close(pm);
 	close(uffd);
 }
