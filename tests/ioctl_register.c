@@ -421,6 +421,24 @@ static void test_huge_range(const struct t_env *env)
 	munmap(p, len);
 }
 
+/* The argument need not be aligned (the kernel copies it in and out by
+ * bytes): ioctls comes back at its place. */
+static void test_misaligned_argument(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	int fd = t_uffd(env, O_CLOEXEC, 0);
+	_Alignas(8) char buf[sizeof(struct uffdio_register) + 8];
+	char *at = buf + 3;
+	struct uffdio_register reg = { { f_ul(r.addr), r.len }, UFFDIO_REGISTER_MODE_MISSING, 0 };
+	memcpy(at, &reg, sizeof(reg));
+	T_OK(uf_ioctl(fd, UFFDIO_REGISTER, at));
+	memcpy(&reg, at, sizeof(reg));
+	T_EQX(reg.ioctls, t_expected_ioctls(env->mem, UFFDIO_REGISTER_MODE_MISSING));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 static const struct t_case cases[] = {
 	{ "register_modes", test_modes, T_MEM_ALL, 0 },
 	{ "register_no_feature_request", test_no_feature_request, T_MEM_ALL, 0 },
@@ -432,6 +450,7 @@ static const struct t_case cases[] = {
 	{ "unregister_partial", test_unregister_partial, T_MEM_ALL, 0 },
 	{ "unregister_errors", test_unregister_errors, T_MEM_ALL, 0 },
 	{ "register_64g_noreserve", test_huge_range, T_MEM(T_ANON), 0 },
+	{ "register_misaligned_argument", test_misaligned_argument, T_MEM(T_ANON), 0 },
 	{ 0 }
 };
 T_MAIN(cases)

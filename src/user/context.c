@@ -540,8 +540,10 @@ int uf__dispatch(struct uf__ctx *c, int fd, unsigned long request, void *arg)
 	case UFFDIO_REGISTER: {
 		ARG(struct uffdio_register, a);
 		r = uf__register(c, &a);
-		if (r == 0 && uf__copy_out(&((struct uffdio_register *)arg)->ioctls, &a.ioctls,
-				       sizeof(a.ioctls)) < 0)
+		/* By byte offset: the program's struct may be misaligned, and
+		 * naming its member through a misaligned pointer is undefined. */
+		if (r == 0 && uf__copy_out((char *)arg + offsetof(struct uffdio_register, ioctls),
+				       &a.ioctls, sizeof(a.ioctls)) < 0)
 			r = -EFAULT;
 		break;
 	}
