@@ -49,13 +49,13 @@ UF_SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	if (uf__shim_is_device(fd))
 		return (int)uf__shim_ret(uf__shim_device_ioctl(fd, request, arg));
 	struct uf__ctx *c = uf__shim_ctx(fd);
-	if (!c || request == FIOCLEX || request == FIONCLEX || request == FIONBIO ||
-	    request == FIOASYNC) {
-		if (c)
-			uf__ctx_put(c);
+	int mine = c != NULL;
+	if (c)
+		uf__ctx_put(c);
+	if ((!mine && !uf__shim_is_passed(fd)) || request == FIOCLEX || request == FIONCLEX ||
+	    request == FIONBIO || request == FIOASYNC)
 		return uf__real_ioctl(fd, request, arg);
-	}
-	uf__ctx_put(c);
+	/* Ours, or another process's (served through it: remote.c). */
 	return (int)uf__shim_ret(uf__user_engine.ioctl(fd, request, arg));
 }
 
@@ -109,11 +109,8 @@ static int fcntl_common(int fd, int cmd, void *arg, int (*real)(int, int, ...))
 		uf__shim_track_dup(fd, r);
 		uf__shim_device_dup(fd, r);
 	} else if (cmd == F_GETFL) {
-		struct uf__ctx *c = uf__shim_ctx(fd);
-		if (c) {
+		if (uf__shim_is_ours(fd) || uf__shim_is_passed(fd))
 			r = (r & ~O_ACCMODE) | O_RDONLY;
-			uf__ctx_put(c);
-		}
 	}
 	return r;
 }
@@ -166,6 +163,7 @@ static int dup_onto(int fd, int to, int flags, int three)
 	int err = errno;
 	if (r >= 0 && fd != to) {
 		uf__fd_clear(to);
+		uf__shim_passed_closed(to);
 		if (uf__shim_is_device(to))
 			uf__shim_device_closed(to);
 		uf__shim_track_dup(fd, to);
@@ -199,8 +197,13 @@ UF_SHIM_EXPORT int close(int fd)
 	if (uf__shim_is_device(fd))
 		uf__shim_device_closed(fd);
 	struct uf__ctx *c = uf__shim_ctx(fd);
-	if (!c)
-		return uf__real_close(fd);
+	if (!c) {
+		if (!uf__shim_is_passed(fd))
+			return uf__real_close(fd);
+		/* Another process's: its channel here goes too (remote.c). */
+		uf__shim_passed_closed(fd);
+		return (int)uf__shim_ret(uf_close(fd));
+	}
 	uf__ctx_put(c);
 	return (int)uf__shim_ret(uf_close(fd));
 }

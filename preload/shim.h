@@ -14,6 +14,7 @@
  *   signals.c   sigaction/signal for SIGSEGV: the engine's handler stays first
  *   xfer.c      system calls that meet a missing page of a registered range
  *   procfs.c    /proc/self/fd, /proc/self/fdinfo, /proc/self/pagemap for our descriptors
+ *   passed.c    descriptors another process opened (received, inherited)
  *
  * Cost for a program that never opens a user-engine context: every
  * replaced function first loads one flag (uf__shim_on()) and, while it is
@@ -24,6 +25,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include "internal.h"
 #include "user/user.h"
 #include "real.h"
@@ -99,5 +101,15 @@ int uf__shim_proc_open(const char *path, int flags);
 int uf__shim_is_pagemap(int fd);
 void uf__shim_pagemap_closed(int fd);
 ssize_t uf__shim_pagemap_fix(int fd, void *buf, ssize_t got, off_t off);
+
+/* passed.c: user-engine descriptors another process opened.  Is fd one
+ * (for a descriptor uf__shim_ctx() does not know)?  Remember the ones a
+ * recvmsg() brought (turning the shim on), copies made by dup, and forget
+ * closed ones. */
+int uf__shim_is_passed(int fd);
+void uf__shim_passed_add(int fd);
+void uf__shim_passed_received(const struct msghdr *m);
+void uf__shim_passed_dup(int from, int to);
+void uf__shim_passed_closed(int fd);
 
 #endif /* UF_SHIM_H */

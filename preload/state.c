@@ -45,8 +45,14 @@ struct uf__ctx *uf__shim_ctx(int fd)
 	if (!uf__shim_on() || uf__fd_engine(fd) != &uf__user_engine)
 		return NULL;
 	struct uf__ctx *c = uf__ctx_get(fd);
-	if (!c)
-		uf__fd_clear(fd);	/* closed behind our back, number reused */
+	if (!c) {
+		/* Closed behind our back and the number reused, or, in a
+		 * forked child, a copy of the parent's descriptor: that one is
+		 * served as any other process's (passed.c). */
+		if (uf__remote_is_user_fd(fd))
+			uf__shim_passed_add(fd);
+		uf__fd_clear(fd);
+	}
 	return c;
 }
 
@@ -55,6 +61,7 @@ void uf__shim_track_dup(int from, int to)
 	struct uf__fdent ent;
 	if (to >= 0 && uf__fd_get(from, &ent) == 0 && ent.engine == &uf__user_engine)
 		(void)uf__fd_set(to, ent.engine, ent.via, ent.flags);
+	uf__shim_passed_dup(from, to);
 }
 
 /* Resolve the C library's functions before main(), so that the engine's

@@ -298,8 +298,9 @@ UF_SHIM_EXPORT ssize_t read(int fd, void *buf, size_t n)
 	if (!uf__shim_on())
 		return uf__real_read(fd, buf, n);
 	struct uf__ctx *c = uf__shim_ctx(fd);
-	if (c) {
+	if (c)
 		uf__ctx_put(c);
+	if (c || uf__shim_is_passed(fd)) {
 		struct iovec v = { buf, n };
 		return uf__shim_read_msgs(fd, &v, 1);
 	}
@@ -316,10 +317,10 @@ UF_SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	if (!uf__shim_on() || cnt <= 0)
 		return uf__real_readv(fd, iov, cnt);
 	struct uf__ctx *c = uf__shim_ctx(fd);
-	if (c) {
+	if (c)
 		uf__ctx_put(c);
+	if (c || uf__shim_is_passed(fd))
 		return uf__shim_read_msgs(fd, iov, cnt);
-	}
 	struct xfer x = { .fd = fd, .write = 1, .call = do_readv };
 	return run(&x, iov, cnt);
 }
@@ -329,7 +330,7 @@ UF_SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	if (!uf__shim_on())
 		return uf__real_write(fd, buf, n);
-	if (uf__shim_is_ours(fd))
+	if (uf__shim_is_ours(fd) || uf__shim_is_passed(fd))
 		return uf__shim_ret(-EBADF);	/* the kernel's userfaultfd is read-only */
 	struct xfer x = { .fd = fd, .call = do_writev };
 	return one(&x, buf, n);
@@ -339,7 +340,7 @@ UF_SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	if (!uf__shim_on() || cnt <= 0)
 		return uf__real_writev(fd, iov, cnt);
-	if (uf__shim_is_ours(fd))
+	if (uf__shim_is_ours(fd) || uf__shim_is_passed(fd))
 		return uf__shim_ret(-EBADF);	/* the kernel's userfaultfd is read-only */
 	struct xfer x = { .fd = fd, .call = do_writev };
 	return run(&x, iov, cnt);
@@ -386,9 +387,16 @@ static ssize_t msg_run(int fd, struct msghdr *m, int flags, int write)
 
 UF_SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
+	ssize_t r;
 	if (!uf__shim_on() || !m || m->msg_iovlen > INT_MAX)
-		return uf__real_recvmsg(fd, m, flags);
-	return msg_run(fd, m, flags, 1);
+		r = uf__real_recvmsg(fd, m, flags);
+	else
+		r = msg_run(fd, m, flags, 1);
+	/* Descriptors that came with it may be another process's contexts
+	 * (passed.c): looked at only when there is control data. */
+	if (r >= 0 && m && m->msg_controllen)
+		uf__shim_passed_received(m);
+	return r;
 }
 
 UF_SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
