@@ -103,6 +103,96 @@ static void test_copy(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* COPY whose source is registered memory that a read would fault on.
+ * The kernel's copy_from_user takes that fault: with UFFD_FEATURE_SIGBUS
+ * (or on a poisoned page) it fails, so COPY is EFAULT with -EFAULT in the
+ * field and no signal reaches the caller; without it the copy waits on the
+ * userfault like any access, and goes on once it is resolved. */
+static void test_copy_src_sigbus(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_SIGBUS);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	__s64 f = 0;
+	/* Page 2 is missing: the copy of it into page 0 fails, page 0 stays
+	 * empty, and the caller got no SIGBUS (it would not be here). */
+	T_ERR(raw_copy(fd, r.addr, r.addr + 2 * pg, pg, 0, &f), EFAULT);
+	T_EQ(f, -EFAULT);
+	T_ASSERT(!f_present(r.addr));
+	/* An unaligned source starting in a filled page and ending in the
+	 * missing one: EFAULT too. */
+	char *src = t_buffer(pg, 31);
+	T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, NULL));
+	T_ERR(raw_copy(fd, r.addr, r.addr + pg + 8, pg, 0, &f), EFAULT);
+	T_EQ(f, -EFAULT);
+	/* Once filled, the same source copies. */
+	T_OK(uf_copy(fd, r.addr + 2 * pg, src, pg, 0, NULL));
+	T_OK(raw_copy(fd, r.addr, r.addr + 2 * pg, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 31));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+static void test_copy_src_poisoned(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_POISON);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	T_OK(uf_poison(fd, r.addr + pg, pg, 0, NULL));
+	__s64 f = 0;
+	T_ERR(raw_copy(fd, r.addr, r.addr + pg, pg, 0, &f), EFAULT);
+	T_EQ(f, -EFAULT);
+	T_ASSERT(!f_present(r.addr));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+struct copy_call {
+	int fd;
+	void *dst, *src;
+	size_t len;
+	volatile int done;
+	int ret;
+};
+
+static void *copy_thread(void *arg)
+{
+	struct copy_call *c = arg;
+	c->ret = uf_copy(c->fd, c->dst, c->src, c->len, 0, NULL);
+	c->done = 1;
+	return NULL;
+}
+
+static void test_copy_src_waits(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	struct copy_call c = { fd, r.addr, r.addr + pg, pg, 0, 0 };
+	t_thread th;
+	t_spawn(&th, copy_thread, &c);
+	/* The copy reads its missing source: a MISSING fault (a read). */
+	struct uffd_msg m;
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + pg));
+	T_EQX(m.arg.pagefault.flags, 0);
+	T_ASSERT(!c.done);
+	char *src = t_buffer(pg, 32);
+	T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, NULL));
+	t_join(&th);
+	T_OK(c.ret);
+	T_ASSERT(t_check(r.addr, pg, 32));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 static void test_copy_enoent(const struct t_env *env)
 {
 	struct t_region r;
@@ -753,6 +843,9 @@ static void test_writeprotect_hugetlb(const struct t_env *env)
 static const struct t_case cases[] = {
 	{ "copy", test_copy, T_MEM_ALL, 0 },
 	{ "copy_enoent", test_copy_enoent, T_MEM_ALL, 0 },
+	{ "copy_src_sigbus", test_copy_src_sigbus, T_MEM_ALL, 0 },
+	{ "copy_src_poisoned", test_copy_src_poisoned, T_MEM_ALL, UFFD_FEATURE_POISON },
+	{ "copy_src_waits", test_copy_src_waits, T_MEM_ALL, 0 },
 	{ "copy_einval", test_copy_einval, T_MEM_ALL, 0 },
 	{ "copy_partial", test_copy_partial, T_MEM_ALL, 0 },
 	{ "copy_wp", test_copy_wp, T_MEM_ALL, 0 },

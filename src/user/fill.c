@@ -63,25 +63,69 @@ static int find_dst(uintptr_t dst, size_t len, struct uf__seg *out)
 	return r;
 }
 
-static int src_is_ours(uintptr_t src)
+/* Would a read of the page at a in engine memory end in SIGBUS (poisoned,
+ * or a userfault of a context with UFFD_FEATURE_SIGBUS)?  The kernel's
+ * copy_from_user takes such a fault as a failed copy: EFAULT, no signal.
+ * Mirrors trap.c's decision for a read.  Inside a reader section. */
+static int src_would_sigbus(const struct uf__seg *s, uintptr_t a)
 {
-	unsigned tok = uf__enter();
-	int ours = uf__lookup(src) != NULL;
-	uf__leave(tok);
-	return ours;
+	struct uf__map *m = s->map;
+	uintptr_t page = a & ~(uintptr_t)(m->page - 1);
+	uint8_t st = atomic_load(&m->pst[uf__pgidx(m, page)]);
+	if (st & PS_POISON)
+		return 1;
+	if ((st & PS_MAPPED) || !s->ctx || !(s->ctx->features & UFFD_FEATURE_SIGBUS))
+		return 0;
+	int present = uf__present(m, page);
+	if (!present && m->upstream) {
+		unsigned char v = 0;
+		if (mincore(m->upstream + (page - m->start), m->page, &v) == 0)
+			present = v & 1;
+	}
+	return present ? (s->mode & UFFDIO_REGISTER_MODE_MINOR) != 0
+		       : (s->mode & UFFDIO_REGISTER_MODE_MISSING) != 0;
 }
 
-/* Copy a page from the caller's src: a bad address is EFAULT, as for the
- * kernel; a source in engine memory is read directly, so a hidden page
- * there faults and is served like any user access. */
+/* Is the page at a in engine memory?  -EFAULT if a read of it would raise
+ * SIGBUS, 1 if ours, 0 if not. */
+static int src_is_ours(uintptr_t a)
+{
+	unsigned tok = uf__enter();
+	const struct uf__seg *s = uf__lookup(a);
+	int r = s == NULL ? 0 : src_would_sigbus(s, a) ? -EFAULT : 1;
+	uf__leave(tok);
+	return r;
+}
+
+/* Copy from the caller's src: a bad address is EFAULT, as for the kernel.
+ * Page by page (an unaligned source straddles two): one in engine memory
+ * is read directly, so a hidden page there faults and is served like any
+ * user access (the kernel's copy also waits on that userfault), except
+ * where that access would raise SIGBUS: the kernel's copy fails with
+ * EFAULT there instead.  Other memory is read by a system call, which
+ * fails instead of faulting. */
 static int read_src(void *to, uintptr_t src, size_t len)
 {
-	if (src_is_ours(src)) {
-		memcpy(to, (const void *)src, len);
-		return 0;
+	char *out = to;
+	while (len) {
+		size_t n = 4096 - (src & 4095);
+		if (n > len)
+			n = len;
+		int ours = src_is_ours(src);
+		if (ours < 0)
+			return ours;
+		if (ours) {
+			memcpy(out, (const void *)src, n);
+		} else {
+			struct iovec l = { out, n }, r = { (void *)src, n };
+			if (process_vm_readv(uf__pid(), &l, 1, &r, 1, 0) != (ssize_t)n)
+				return -EFAULT;
+		}
+		out += n;
+		src += n;
+		len -= n;
 	}
-	struct iovec l = { to, len }, r = { (void *)src, len };
-	return process_vm_readv(uf__pid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	return 0;
 }
 
 /* For a private file mapping: bring the original's page (the file's page
