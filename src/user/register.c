@@ -458,13 +458,15 @@ static const struct uf__seg *seg_at(uintptr_t addr, uintptr_t *next)
 
 /* A map whose memory the program unmapped behind the engine's back (with
  * munmap(2) rather than uf_munmap()) is stale: the address may now hold
- * other memory.  Is m still in place? */
-static int map_alive(int maps, const struct uf__map *m)
+ * other memory.  Is m still in place at addr, a page of one of its
+ * segments?  Not at m->start: uf_munmap() of the map's first pages leaves
+ * the rest of it managed, and those pages must not be taken for stale. */
+static int map_alive(int maps, const struct uf__map *m, uintptr_t addr)
 {
 	struct vma v;
-	if (vma_at(maps, m->start, &v) < 0)
+	if (vma_at(maps, addr, &v) < 0)
 		return 0;
-	return v.start <= m->start && v.ino == m->ino;
+	return v.start <= addr && v.ino == m->ino;
 }
 
 /* Forget a stale map: a table without its segments, then free it. */
@@ -503,7 +505,7 @@ static int walk(uintptr_t start, uintptr_t end, int (*fn)(struct piece *, void *
 		struct piece p = { 0 };
 		uintptr_t next;
 		const struct uf__seg *s = seg_at(pos, &next);
-		if (s && !map_alive(maps, s->map)) {
+		if (s && !map_alive(maps, s->map, pos)) {
 			r = drop_map(s->map);
 			if (r < 0)
 				break;

@@ -742,6 +742,8 @@ static void do_op(struct run *r, struct rd *in, int idx)
 		len = (len + PG - 1) & ~(PG - 1);
 		clamp(r, a, &len);
 		int unmap = kind_sel % 8 != 7;
+		logrec(l, L_ARG, idx, 0, rel(r->e, a));
+		logrec(l, L_ARG, idx, 1, (long long)len);
 		logrec(l, L_RET, idx, unmap ? -2 : -1,
 		       unmap ? uf_munmap((void *)(uintptr_t)a, len)
 			     : uf_madvise((void *)(uintptr_t)a, len, MADV_DONTNEED));
