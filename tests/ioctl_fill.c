@@ -575,6 +575,38 @@ static char *anon_pages(size_t len)
 	return p;
 }
 
+/* MADV_DONTNEED over a poisoned page: the kernel's zap drops the poison
+ * marker with the page table entry, so the page is empty again: a read is
+ * a MISSING fault, not SIGBUS.  Pages it does not cover stay poisoned. */
+static void test_poison_dontneed(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_POISON);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	T_OK(uf_poison(fd, r.addr, 2 * pg, 0, NULL));
+	T_OK(uf_madvise(r.addr, pg, MADV_DONTNEED));
+	int code = 0;
+	void *where = NULL;
+	T_ASSERT(f_probe_sigbus(r.addr + pg, 0, &code, &where));
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr + 10, 0, 0);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr));
+	char *src = t_buffer(pg, 33);
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, NULL));
+	f_touch_finish(&t, 2000);
+	T_EQ(t.seen, (unsigned char)src[10]);
+	/* POISON again works on the emptied page (no marker in the way). */
+	T_OK(uf_madvise(r.addr, pg, MADV_DONTNEED));
+	T_OK(uf_poison(fd, r.addr, pg, 0, NULL));
+	T_ASSERT(f_probe_sigbus(r.addr, 0, &code, &where));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 static void test_move(const struct t_env *env)
 {
 	const size_t pg = env->page;
@@ -857,6 +889,7 @@ static const struct t_case cases[] = {
 	{ "continue_anon_einval", test_continue_anon, T_MEM(T_ANON), 0 },
 	{ "continue_not_minor", test_continue_not_minor, NOT_ANON, 0 },
 	{ "poison", test_poison, T_MEM_ALL, UFFD_FEATURE_POISON },
+	{ "poison_dontneed", test_poison_dontneed, T_MEM_ALL, UFFD_FEATURE_POISON },
 	{ "move", test_move, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
 	{ "move_partial", test_move_partial, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
 	{ "move_nonanon_einval", test_move_nonanon, NOT_ANON, UFFD_FEATURE_MOVE },

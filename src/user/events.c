@@ -195,6 +195,9 @@ static void drop_pages(struct uf__map *m, uintptr_t from, uintptr_t to, int advi
 			atomic_fetch_sub(&m->wp_count, 1);
 			uf__page_setwp(m, a, st);
 		}
+		/* A poison marker goes with the page table entry, on every
+		 * memory type: the page is empty again. */
+		st &= (uint8_t)~PS_POISON;
 		if (punch)
 			madvise(m->alias + (a - m->start), m->page, MADV_REMOVE);
 		uf__page_unlock(m, pg, st);
