@@ -607,6 +607,34 @@ static void test_poison_dontneed(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* MOVE between VMAs of different protection: EINVAL (-EINVAL in the
+ * field) before any page is looked at, even onto a populated page. */
+static void test_move_prot_einval(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_MOVE);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(pg, 41);
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, NULL));
+	char *ro = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_ASSERT(ro != MAP_FAILED);
+	f_no_thp(ro, pg);
+	memset(ro, 0x42, pg);
+	T_OK(mprotect(ro, pg, PROT_READ));
+	__s64 f = 0;
+	T_ERR(raw_move(fd, r.addr, ro, pg, 0, &f), EINVAL);
+	T_EQ(f, -EINVAL);
+	T_ERR(raw_move(fd, r.addr + pg, ro, pg, 0, &f), EINVAL);
+	T_EQ(f, -EINVAL);
+	T_EQ(ro[0], 0x42);
+	T_ASSERT(t_check(r.addr, pg, 41));
+	munmap(ro, pg);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 static void test_move(const struct t_env *env)
 {
 	const size_t pg = env->page;
@@ -891,6 +919,7 @@ static const struct t_case cases[] = {
 	{ "poison", test_poison, T_MEM_ALL, UFFD_FEATURE_POISON },
 	{ "poison_dontneed", test_poison_dontneed, T_MEM_ALL, UFFD_FEATURE_POISON },
 	{ "move", test_move, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
+	{ "move_prot_einval", test_move_prot_einval, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
 	{ "move_partial", test_move_partial, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
 	{ "move_nonanon_einval", test_move_nonanon, NOT_ANON, UFFD_FEATURE_MOVE },
 	{ "wake", test_wake, T_MEM_ALL, 0 },

@@ -412,8 +412,10 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 }
 
 /* Is [s, s + len) plain private anonymous memory, or one engine segment run
- * of anonymous kind?  *seg is set for the latter.  s itself is mapped. */
-static int move_src(uintptr_t s, size_t len, struct uf__seg *seg, int *ours)
+ * of anonymous kind, with the protection of the destination (dst_prot; the
+ * kernel refuses a pair of VMAs that differ in it, EINVAL, before looking
+ * at pages)?  *seg is set for the latter.  s itself is mapped. */
+static int move_src(uintptr_t s, size_t len, int dst_prot, struct uf__seg *seg, int *ours)
 {
 	unsigned tok = uf__enter();
 	const struct uf__seg *x = uf__lookup(s);
@@ -421,10 +423,12 @@ static int move_src(uintptr_t s, size_t len, struct uf__seg *seg, int *ours)
 	*ours = x != NULL;
 	if (x) {
 		*seg = *x;
-		if (x->map->ops->kind != UU_ANON || s + len > x->map->end)
+		if (x->map->ops->kind != UU_ANON || s + len > x->map->end || x->map->prot != dst_prot)
 			r = -EINVAL;
 	}
 	uf__leave(tok);
+	if (!*ours && uf__vma_prot(s) != dst_prot)
+		return -EINVAL;
 	if (!*ours) {
 		/* Outside the engine: a hole means the range leaves the VMA
 		 * that s is in, which the kernel refuses with EINVAL. */
@@ -471,7 +475,7 @@ int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 		res = -EINVAL;		/* not one registered VMA */
 	else if (dseg.ctx != c || dseg.map->ops->kind != UU_ANON)
 		res = -EINVAL;
-	else if ((res = move_src(a.src, a.len, &sseg, &ours)) < 0)
+	else if ((res = move_src(a.src, a.len, dseg.map->prot, &sseg, &ours)) < 0)
 		;
 	else {
 		struct uf__map *m = dseg.map;

@@ -161,6 +161,19 @@ int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end)
 	return r;
 }
 
+int uf__vma_prot(uintptr_t addr)
+{
+	int maps = open_maps();
+	if (maps < 0)
+		return -errno;
+	struct vma v;
+	int r = vma_at(maps, addr, &v);
+	close(maps);
+	if (r == 0)
+		r = v.start <= addr ? v.prot : -ENOENT;
+	return r;
+}
+
 /* Kinds this build serves; hugetlb is not one yet (docs/LIMITATIONS.md). */
 static int kind_served(int kind)
 {

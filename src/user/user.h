@@ -310,6 +310,8 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a);
 /* The first VMA of the process ending above addr (it may start above it):
  * 0 with its [*start, *end), or -ENOENT if there is none. */
 int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end);
+/* The protection (PROT_*) of the VMA holding addr, or -ENOENT. */
+int uf__vma_prot(uintptr_t addr);
 /* The kernel's validate_range(): 0 or -EINVAL. */
 int uf__validate_range(__u64 start, __u64 len);
 
