@@ -507,6 +507,34 @@ static void test_continue_not_minor(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* CONTINUE on a private file mapping looks the file's page up first: a
+ * page COPY placed (the program's own, none in the file) is EFAULT, not
+ * EEXIST; with the file's page there, a mapped page is EEXIST.  (A write
+ * before registration would have put a page in the file: EEXIST.) */
+static void test_continue_private_copy(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	f_region_alias(&r);
+	const size_t pg = env->page;
+	t_fill(r.alias + pg, pg, 43);		/* the file's page */
+	int fd = f_uffd(env, F_MODE_M | F_MODE_MINOR, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_MINOR, NULL));
+	char *src = t_buffer(pg, 44);
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, NULL));
+	__s64 f = 0;
+	T_ERR(raw_continue(fd, r.addr, pg, 0, &f), EFAULT);
+	T_EQ(f, -EFAULT);
+	T_ASSERT(t_check(r.addr, pg, 44));
+	T_OK(raw_continue(fd, r.addr + pg, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr + pg, pg, 43));
+	T_ERR(raw_continue(fd, r.addr + pg, pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 /* ------------------------------------------------------------------------ */
 /* POISON                                                                   */
 
@@ -916,6 +944,8 @@ static const struct t_case cases[] = {
 	{ "continue_wp", test_continue_wp, NOT_ANON, 0 },
 	{ "continue_anon_einval", test_continue_anon, T_MEM(T_ANON), 0 },
 	{ "continue_not_minor", test_continue_not_minor, NOT_ANON, 0 },
+	{ "continue_private_copy", test_continue_private_copy,
+	  T_MEM(T_MEMFD_PRIVATE) | T_MEM(T_HUGETLB_PRIVATE), 0 },
 	{ "poison", test_poison, T_MEM_ALL, UFFD_FEATURE_POISON },
 	{ "poison_dontneed", test_poison_dontneed, T_MEM_ALL, UFFD_FEATURE_POISON },
 	{ "move", test_move, T_MEM(T_ANON), UFFD_FEATURE_MOVE },

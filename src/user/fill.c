@@ -128,16 +128,21 @@ static int read_src(void *to, uintptr_t src, size_t len)
 	return 0;
 }
 
+/* For a private file mapping: is the file's page in its page cache?  (The
+ * original mapping, kept aside, holds none of the program's copies.) */
+static int upstream_has(const struct uf__map *m, uintptr_t a)
+{
+	unsigned char v = 0;
+	return m->upstream && mincore(m->upstream + (a - m->start), m->page, &v) == 0 && (v & 1);
+}
+
 /* For a private file mapping: bring the original's page (the file's page
  * cache, as the program saw it) into the engine's copy.  1 if there was one. */
 static int pull_upstream(struct uf__map *m, uintptr_t a)
 {
-	if (!m->upstream)
+	if (!upstream_has(m, a))
 		return 0;
 	size_t off = a - m->start;
-	unsigned char v = 0;
-	if (mincore(m->upstream + off, m->page, &v) < 0 || !(v & 1))
-		return 0;
 	memcpy(m->alias + off, m->upstream + off, m->page);
 	return 1;
 }
@@ -170,6 +175,11 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 		*st |= PS_POISON;
 		return 0;
 	}
+	/* CONTINUE looks the file's page up before the page table: on a
+	 * private mapping a page the program has (its own copy) with none in
+	 * the file is EFAULT, not EEXIST. */
+	if (op == OP_CONTINUE && m->upstream && !upstream_has(m, a))
+		return -EFAULT;
 	int mapped = (*st & PS_MAPPED) != 0;
 	int present = mapped || uf__present(m, a);
 	if (op == OP_COPY && present && !(*st & PS_POISON))
