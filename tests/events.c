@@ -232,9 +232,34 @@ static void test_plain_memory(const struct t_env *env)
 	T_ERR(uf_munmap(p + 1, pg), EINVAL);
 }
 
+/* A range registered in two pieces, the second piece first: the kernel
+ * merges the pieces into one VMA (same flags, same context), so one
+ * MADV_DONTNEED over both is one REMOVE for the whole range. */
+static void test_remove_merged_pieces(const struct t_env *env)
+{
+	struct t_region r;
+	const size_t pg = env->page;
+	t_region_map(env, 4, &r);
+	memset(r.addr, 0x61, r.len);
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EVENT_REMOVE);
+	T_OK(uf_register(fd, r.addr + 2 * pg, 2 * pg, F_MODE_M, NULL));
+	T_OK(uf_register(fd, r.addr, 2 * pg, F_MODE_M, NULL));
+	struct caller c;
+	call_start(&c, r.addr, r.len, MADV_DONTNEED);
+	wait_queued(fd);
+	expect_event(fd, UFFD_EVENT_REMOVE, r.addr, r.addr + r.len);
+	t_join(&c.th);
+	T_OK(c.ret);
+	f_expect_no_msg(fd, 0);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 static const struct t_case cases[] = {
 	{ "remove_dontneed", test_remove_dontneed, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMOVE },
 	{ "remove_punch", test_remove_punch, T_MEM(T_SHMEM) | T_MEM(T_MEMFD),
+	  UFFD_FEATURE_EVENT_REMOVE },
+	{ "remove_merged_pieces", test_remove_merged_pieces, T_MEM_NO_HUGETLB,
 	  UFFD_FEATURE_EVENT_REMOVE },
 	{ "unmap", test_unmap, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_UNMAP },
 	{ "faults_before_events", test_faults_first, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMOVE },

@@ -86,6 +86,7 @@ struct vma {
 	int prot;
 	size_t page;
 	unsigned long long ino;
+	unsigned long long off;	/* file offset of start */
 };
 
 static int prot_of(__u64 f)
@@ -129,6 +130,7 @@ static int vma_at(int maps, uintptr_t addr, struct vma *v)
 	v->prot = prot_of(q.vma_flags);
 	v->page = q.vma_page_size ? q.vma_page_size : 4096;
 	v->ino = q.inode;
+	v->off = q.vma_offset;
 	int shared = (q.vma_flags & Q_SHARED) != 0;
 	v->kind = -1;
 	if (v->page != 4096)
@@ -277,6 +279,8 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 	int r = (m->pst && m->cst) ? 0 : -ENOMEM;
 
 	m->ino = v->ino;
+	m->vm_ino = v->ino;
+	m->vm_off = v->off + (start - v->start);
 	if (r == 0 && v->kind == UU_SHMEM) {
 		/* A second view of the program's own file. */
 		void *a = mremap((void *)start, 0, len, MREMAP_MAYMOVE);

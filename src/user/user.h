@@ -183,6 +183,11 @@ struct uf__map {
 	size_t npages, nchunks;
 	atomic_int wp_count;		/* pages currently write-protected */
 	unsigned long long ino;		/* the file the program's view maps */
+	/* The program's VMA it was made from: its file (0: anonymous) and
+	 * the file offset of start; for telling which maps the kernel would
+	 * have merged into one VMA (events.c). */
+	unsigned long long vm_ino;
+	unsigned long long vm_off;
 };
 
 /* A piece of a map with one owner and one mode (mode 0: not registered). */
