@@ -535,6 +535,39 @@ static void test_continue_private_copy(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* ZEROPAGE onto an empty page carrying a WP marker: on private memory
+ * (anonymous, private file mappings) the kernel wants an entry that is
+ * none, so the marker is in the way: EEXIST, or EAGAIN with the pages done
+ * before it; shared memory's ZEROPAGE replaces the marker. */
+static void test_zeropage_wp_marker(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 3, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M | F_MODE_WP, UFFD_FEATURE_WP_UNPOPULATED);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_WP, NULL));
+	T_OK(uf_writeprotect(fd, r.addr + pg, 2 * pg, UFFDIO_WRITEPROTECT_MODE_WP));
+	__s64 f = 0;
+	if (t_mem_is_shared(env->mem)) {
+		T_OK(raw_zeropage(fd, r.addr, 2 * pg, 0, &f));
+		T_EQ(f, (long long)(2 * pg));
+		T_OK(raw_zeropage(fd, r.addr + 2 * pg, pg, 0, &f));
+		T_EQ(r.addr[2 * pg], 0);
+	} else {
+		T_ERR(raw_zeropage(fd, r.addr, 2 * pg, 0, &f), EAGAIN);
+		T_EQ(f, (long long)pg);
+		T_ERR(raw_zeropage(fd, r.addr + 2 * pg, pg, 0, &f), EEXIST);
+		T_EQ(f, -EEXIST);
+		/* COPY replaces the marker. */
+		char *src = t_buffer(pg, 45);
+		T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, NULL));
+		T_ASSERT(t_check(r.addr + pg, pg, 45));
+	}
+	T_EQ(r.addr[0], 0);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 /* ------------------------------------------------------------------------ */
 /* POISON                                                                   */
 
@@ -938,6 +971,7 @@ static const struct t_case cases[] = {
 	{ "copy_partial", test_copy_partial, T_MEM_ALL, 0 },
 	{ "copy_wp", test_copy_wp, T_MEM_ALL, 0 },
 	{ "zeropage", test_zeropage, T_MEM_NO_HUGETLB, 0 },
+	{ "zeropage_wp_marker", test_zeropage_wp_marker, T_MEM_NO_HUGETLB, UFFD_FEATURE_WP_UNPOPULATED },
 	{ "zeropage_hugetlb_einval", test_zeropage_hugetlb, T_MEM_HUGETLB_ALL, 0 },
 	{ "continue", test_continue, NOT_ANON, 0 },
 	{ "continue_partial", test_continue_partial, NOT_ANON, 0 },

@@ -194,6 +194,11 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 	case OP_ZEROPAGE:
 		if (present && !(*st & PS_POISON))
 			return -EEXIST;
+		/* Outside shared memory the kernel's ZEROPAGE wants an entry
+		 * that is none: a WP marker is in the way (COPY and shmem's
+		 * ZEROPAGE replace it). */
+		if (m->ops->kind != UU_SHMEM && (*st & PS_WP))
+			return -EEXIST;
 		if (present)
 			memset(m->alias + off, 0, m->page);
 		else if (madvise(m->alias + off, m->page, MADV_POPULATE_WRITE) < 0)
