@@ -232,27 +232,31 @@ static void test_plain_memory(const struct t_env *env)
 	T_ERR(uf_munmap(p + 1, pg), EINVAL);
 }
 
-/* A range registered in two pieces, the second piece first: the kernel
- * merges the pieces into one VMA (same flags, same context), so one
- * MADV_DONTNEED over both is one REMOVE for the whole range. */
+/* A range registered in two pieces, in either order: the kernel merges
+ * the pieces into one VMA (same flags, same context), so one MADV_DONTNEED
+ * over both is one REMOVE for the whole range. */
 static void test_remove_merged_pieces(const struct t_env *env)
 {
-	struct t_region r;
 	const size_t pg = env->page;
-	t_region_map(env, 4, &r);
-	memset(r.addr, 0x61, r.len);
-	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EVENT_REMOVE);
-	T_OK(uf_register(fd, r.addr + 2 * pg, 2 * pg, F_MODE_M, NULL));
-	T_OK(uf_register(fd, r.addr, 2 * pg, F_MODE_M, NULL));
-	struct caller c;
-	call_start(&c, r.addr, r.len, MADV_DONTNEED);
-	wait_queued(fd);
-	expect_event(fd, UFFD_EVENT_REMOVE, r.addr, r.addr + r.len);
-	t_join(&c.th);
-	T_OK(c.ret);
-	f_expect_no_msg(fd, 0);
-	uf_close(fd);
-	t_region_unmap(&r);
+	for (int second_first = 0; second_first < 2; second_first++) {
+		struct t_region r;
+		t_region_map(env, 4, &r);
+		memset(r.addr, 0x61, pg);	/* one piece has pages, one not */
+		int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EVENT_REMOVE);
+		char *first = second_first ? r.addr + 2 * pg : r.addr;
+		char *second = second_first ? r.addr : r.addr + 2 * pg;
+		T_OK(uf_register(fd, first, 2 * pg, F_MODE_M, NULL));
+		T_OK(uf_register(fd, second, 2 * pg, F_MODE_M, NULL));
+		struct caller c;
+		call_start(&c, r.addr, r.len, MADV_DONTNEED);
+		wait_queued(fd);
+		expect_event(fd, UFFD_EVENT_REMOVE, r.addr, r.addr + r.len);
+		t_join(&c.th);
+		T_OK(c.ret);
+		f_expect_no_msg(fd, 0);
+		uf_close(fd);
+		t_region_unmap(&r);
+	}
 }
 
 static const struct t_case cases[] = {

@@ -280,7 +280,10 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 
 	m->ino = v->ino;
 	m->vm_ino = v->ino;
-	m->vm_off = v->off + (start - v->start);
+	/* Anonymous memory: /proc reports no offset; the kernel's is the
+	 * address the VMA was made at, so take the address itself (VMAs the
+	 * program moved with mremap are the exception). */
+	m->vm_off = v->ino ? v->off + (start - v->start) : start;
 	if (r == 0 && v->kind == UU_SHMEM) {
 		/* A second view of the program's own file. */
 		void *a = mremap((void *)start, 0, len, MREMAP_MAYMOVE);

@@ -25,7 +25,8 @@
  *    and a fault in a registered page is announced on the descriptor (poll)
  *    and resolved;
  *  - every page of the window and the canaries beyond it reads as before,
- *    except pages a request that succeeded (0 or EAGAIN) may have filled;
+ *    except pages a request that may have acted on them (0, EAGAIN, or
+ *    EFAULT from the result field) covered;
  *  - no descriptor is left open (the engine's ends of closed channels too).
  * A crash, a hang (libFuzzer's -timeout) or a sanitizer report is a finding.
  *
@@ -426,15 +427,19 @@ static int is_known(uint64_t request)
 	return 0;
 }
 
-/* The pages [start, start + len) of the arena a request may have filled. */
+/* The pages [start, start + len) of the arena a request may have filled
+ * (an unaligned start: its page too). */
 static void mark(uint64_t start, uint64_t len)
 {
 	uint64_t lo = BASE + (uint64_t)((long)OUT_FIRST * (long)PG), hi = BASE + A_LAST * PG;
-	if (len > hi - lo)
-		len = hi - lo;
-	for (uint64_t a = start & ~(PG - 1); a < start + len; a += PG)
-		if (a >= lo && a < hi)
-			touched[(a - lo) / PG] = 1;
+	uint64_t s = start & ~(PG - 1);
+	uint64_t e = len > UINT64_MAX - start ? UINT64_MAX : start + len;
+	if (s < lo)
+		s = lo;
+	if (e > hi)
+		e = hi;
+	for (uint64_t a = s; a < e; a += PG)
+		touched[(a - lo) / PG] = 1;
 }
 
 static int is_touched(long page)
@@ -445,7 +450,10 @@ static int is_touched(long page)
 /* After a reply: what may the request have changed? */
 static void note_effect(uint64_t request, const uint64_t *w, size_t nwords, int32_t ret)
 {
-	if ((ret != 0 && ret != -EAGAIN) || nwords < 3)
+	/* Done in full, in part (EAGAIN), or done and then unable to write
+	 * the result field (EFAULT, as the kernel's put_user fails after the
+	 * fill): anything else changed nothing. */
+	if ((ret != 0 && ret != -EAGAIN && ret != -EFAULT) || nwords < 3)
 		return;
 	switch ((uint32_t)request) {
 	case (uint32_t)UFFDIO_COPY: case (uint32_t)UFFDIO_MOVE:
@@ -487,6 +495,13 @@ static int32_t get_reply(int i, const struct uu_req *sent, int well_formed)
 		die("a positive result that is not a read's count");
 	if (r.ret < -4095)
 		die("a result that is no errno");
+	if (getenv("UF_WIRE_DUMP")) {	/* to see what an input does */
+		const uint64_t *a = (const uint64_t *)(const void *)(dgram + sizeof(*sent));
+		fprintf(stderr, "req op %u request %#llx flags %#x arg %u data %u: %#llx %#llx %#llx -> %d\n",
+			sent->op, (unsigned long long)sent->request, sent->flags, sent->arg_len,
+			sent->data_len, (unsigned long long)a[0], (unsigned long long)a[1],
+			(unsigned long long)a[2], r.ret);
+	}
 	return r.ret;
 }
 
@@ -496,8 +511,11 @@ static void send_on(int i, size_t len)
 	ssize_t n = send(chans[i], dgram, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0 && errno == EMSGSIZE)
 		return;			/* more than the socket takes: nothing sent */
-	if (n != (ssize_t)len)
-		die("send on a channel");
+	if (n != (ssize_t)len) {
+		fprintf(stderr, "wire: send of %zu bytes on a channel: %zd (%s)\n", len, n,
+			n < 0 ? strerror(errno) : "short");
+		abort();
+	}
 	if (len == 0) {
 		/* The engine takes it for the end of the channel. */
 		if (!(wait_in(chans[i], 10000) & (POLLHUP | POLLIN)))
@@ -743,14 +761,12 @@ static void odd_hello(struct rd *in)
 		int got = welcome(mine, 5000);
 		if (got != want)
 			die(want ? "a valid hello was not welcomed" : "an invalid hello was not refused");
-		if (got == 1 && nchan < CHANS) {
+		if (got == 1 && nchan < CHANS && mine == p[0]) {
 			chans[nchan++] = mine;
-			mine = -1;
+			p[0] = -1;	/* kept as a channel */
 		}
 	}
-	if (mine >= 0)
-		close(mine);
-	if (p[0] >= 0 && p[0] != mine)
+	if (p[0] >= 0)
 		close(p[0]);
 }
 
