@@ -232,9 +232,38 @@ static void test_plain_memory(const struct t_env *env)
 	T_ERR(uf_munmap(p + 1, pg), EINVAL);
 }
 
+/* A range registered in two pieces, in either order: the kernel merges
+ * the pieces into one VMA (same flags, same context), so one MADV_DONTNEED
+ * over both is one REMOVE for the whole range. */
+static void test_remove_merged_pieces(const struct t_env *env)
+{
+	const size_t pg = env->page;
+	for (int second_first = 0; second_first < 2; second_first++) {
+		struct t_region r;
+		t_region_map(env, 4, &r);
+		memset(r.addr, 0x61, pg);	/* one piece has pages, one not */
+		int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EVENT_REMOVE);
+		char *first = second_first ? r.addr + 2 * pg : r.addr;
+		char *second = second_first ? r.addr : r.addr + 2 * pg;
+		T_OK(uf_register(fd, first, 2 * pg, F_MODE_M, NULL));
+		T_OK(uf_register(fd, second, 2 * pg, F_MODE_M, NULL));
+		struct caller c;
+		call_start(&c, r.addr, r.len, MADV_DONTNEED);
+		wait_queued(fd);
+		expect_event(fd, UFFD_EVENT_REMOVE, r.addr, r.addr + r.len);
+		t_join(&c.th);
+		T_OK(c.ret);
+		f_expect_no_msg(fd, 0);
+		uf_close(fd);
+		t_region_unmap(&r);
+	}
+}
+
 static const struct t_case cases[] = {
 	{ "remove_dontneed", test_remove_dontneed, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMOVE },
 	{ "remove_punch", test_remove_punch, T_MEM(T_SHMEM) | T_MEM(T_MEMFD),
+	  UFFD_FEATURE_EVENT_REMOVE },
+	{ "remove_merged_pieces", test_remove_merged_pieces, T_MEM_NO_HUGETLB,
 	  UFFD_FEATURE_EVENT_REMOVE },
 	{ "unmap", test_unmap, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_UNMAP },
 	{ "faults_before_events", test_faults_first, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMOVE },

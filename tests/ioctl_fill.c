@@ -103,6 +103,96 @@ static void test_copy(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* COPY whose source is registered memory that a read would fault on.
+ * The kernel's copy_from_user takes that fault: with UFFD_FEATURE_SIGBUS
+ * (or on a poisoned page) it fails, so COPY is EFAULT with -EFAULT in the
+ * field and no signal reaches the caller; without it the copy waits on the
+ * userfault like any access, and goes on once it is resolved. */
+static void test_copy_src_sigbus(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_SIGBUS);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	__s64 f = 0;
+	/* Page 2 is missing: the copy of it into page 0 fails, page 0 stays
+	 * empty, and the caller got no SIGBUS (it would not be here). */
+	T_ERR(raw_copy(fd, r.addr, r.addr + 2 * pg, pg, 0, &f), EFAULT);
+	T_EQ(f, -EFAULT);
+	T_ASSERT(!f_present(r.addr));
+	/* An unaligned source starting in a filled page and ending in the
+	 * missing one: EFAULT too. */
+	char *src = t_buffer(pg, 31);
+	T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, NULL));
+	T_ERR(raw_copy(fd, r.addr, r.addr + pg + 8, pg, 0, &f), EFAULT);
+	T_EQ(f, -EFAULT);
+	/* Once filled, the same source copies. */
+	T_OK(uf_copy(fd, r.addr + 2 * pg, src, pg, 0, NULL));
+	T_OK(raw_copy(fd, r.addr, r.addr + 2 * pg, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 31));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+static void test_copy_src_poisoned(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_POISON);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	T_OK(uf_poison(fd, r.addr + pg, pg, 0, NULL));
+	__s64 f = 0;
+	T_ERR(raw_copy(fd, r.addr, r.addr + pg, pg, 0, &f), EFAULT);
+	T_EQ(f, -EFAULT);
+	T_ASSERT(!f_present(r.addr));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+struct copy_call {
+	int fd;
+	void *dst, *src;
+	size_t len;
+	volatile int done;
+	int ret;
+};
+
+static void *copy_thread(void *arg)
+{
+	struct copy_call *c = arg;
+	c->ret = uf_copy(c->fd, c->dst, c->src, c->len, 0, NULL);
+	c->done = 1;
+	return NULL;
+}
+
+static void test_copy_src_waits(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	struct copy_call c = { fd, r.addr, r.addr + pg, pg, 0, 0 };
+	t_thread th;
+	t_spawn(&th, copy_thread, &c);
+	/* The copy reads its missing source: a MISSING fault (a read). */
+	struct uffd_msg m;
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + pg));
+	T_EQX(m.arg.pagefault.flags, 0);
+	T_ASSERT(!c.done);
+	char *src = t_buffer(pg, 32);
+	T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, NULL));
+	t_join(&th);
+	T_OK(c.ret);
+	T_ASSERT(t_check(r.addr, pg, 32));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 static void test_copy_enoent(const struct t_env *env)
 {
 	struct t_region r;
@@ -417,6 +507,67 @@ static void test_continue_not_minor(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* CONTINUE on a private file mapping looks the file's page up first: a
+ * page COPY placed (the program's own, none in the file) is EFAULT, not
+ * EEXIST; with the file's page there, a mapped page is EEXIST.  (A write
+ * before registration would have put a page in the file: EEXIST.) */
+static void test_continue_private_copy(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	f_region_alias(&r);
+	const size_t pg = env->page;
+	t_fill(r.alias + pg, pg, 43);		/* the file's page */
+	int fd = f_uffd(env, F_MODE_M | F_MODE_MINOR, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_MINOR, NULL));
+	char *src = t_buffer(pg, 44);
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, NULL));
+	__s64 f = 0;
+	T_ERR(raw_continue(fd, r.addr, pg, 0, &f), EFAULT);
+	T_EQ(f, -EFAULT);
+	T_ASSERT(t_check(r.addr, pg, 44));
+	T_OK(raw_continue(fd, r.addr + pg, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr + pg, pg, 43));
+	T_ERR(raw_continue(fd, r.addr + pg, pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* ZEROPAGE onto an empty page carrying a WP marker: on private memory
+ * (anonymous, private file mappings) the kernel wants an entry that is
+ * none, so the marker is in the way: EEXIST, or EAGAIN with the pages done
+ * before it; shared memory's ZEROPAGE replaces the marker. */
+static void test_zeropage_wp_marker(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 3, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M | F_MODE_WP, UFFD_FEATURE_WP_UNPOPULATED);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_WP, NULL));
+	T_OK(uf_writeprotect(fd, r.addr + pg, 2 * pg, UFFDIO_WRITEPROTECT_MODE_WP));
+	__s64 f = 0;
+	if (t_mem_is_shared(env->mem)) {
+		T_OK(raw_zeropage(fd, r.addr, 2 * pg, 0, &f));
+		T_EQ(f, (long long)(2 * pg));
+		T_OK(raw_zeropage(fd, r.addr + 2 * pg, pg, 0, &f));
+		T_EQ(r.addr[2 * pg], 0);
+	} else {
+		T_ERR(raw_zeropage(fd, r.addr, 2 * pg, 0, &f), EAGAIN);
+		T_EQ(f, (long long)pg);
+		T_ERR(raw_zeropage(fd, r.addr + 2 * pg, pg, 0, &f), EEXIST);
+		T_EQ(f, -EEXIST);
+		/* COPY replaces the marker. */
+		char *src = t_buffer(pg, 45);
+		T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, NULL));
+		T_ASSERT(t_check(r.addr + pg, pg, 45));
+	}
+	T_EQ(r.addr[0], 0);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 /* ------------------------------------------------------------------------ */
 /* POISON                                                                   */
 
@@ -483,6 +634,66 @@ static char *anon_pages(size_t len)
 	T_ASSERT(p != MAP_FAILED);
 	f_no_thp(p, len);
 	return p;
+}
+
+/* MADV_DONTNEED over a poisoned page: the kernel's zap drops the poison
+ * marker with the page table entry, so the page is empty again: a read is
+ * a MISSING fault, not SIGBUS.  Pages it does not cover stay poisoned. */
+static void test_poison_dontneed(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_POISON);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	T_OK(uf_poison(fd, r.addr, 2 * pg, 0, NULL));
+	T_OK(uf_madvise(r.addr, pg, MADV_DONTNEED));
+	int code = 0;
+	void *where = NULL;
+	T_ASSERT(f_probe_sigbus(r.addr + pg, 0, &code, &where));
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr + 10, 0, 0);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr));
+	char *src = t_buffer(pg, 33);
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, NULL));
+	f_touch_finish(&t, 2000);
+	T_EQ(t.seen, (unsigned char)src[10]);
+	/* POISON again works on the emptied page (no marker in the way). */
+	T_OK(uf_madvise(r.addr, pg, MADV_DONTNEED));
+	T_OK(uf_poison(fd, r.addr, pg, 0, NULL));
+	T_ASSERT(f_probe_sigbus(r.addr, 0, &code, &where));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* MOVE between VMAs of different protection: EINVAL (-EINVAL in the
+ * field) before any page is looked at, even onto a populated page. */
+static void test_move_prot_einval(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_MOVE);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(pg, 41);
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, NULL));
+	char *ro = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_ASSERT(ro != MAP_FAILED);
+	f_no_thp(ro, pg);
+	memset(ro, 0x42, pg);
+	T_OK(mprotect(ro, pg, PROT_READ));
+	__s64 f = 0;
+	T_ERR(raw_move(fd, r.addr, ro, pg, 0, &f), EINVAL);
+	T_EQ(f, -EINVAL);
+	T_ERR(raw_move(fd, r.addr + pg, ro, pg, 0, &f), EINVAL);
+	T_EQ(f, -EINVAL);
+	T_EQ(ro[0], 0x42);
+	T_ASSERT(t_check(r.addr, pg, 41));
+	munmap(ro, pg);
+	uf_close(fd);
+	t_region_unmap(&r);
 }
 
 static void test_move(const struct t_env *env)
@@ -753,18 +964,26 @@ static void test_writeprotect_hugetlb(const struct t_env *env)
 static const struct t_case cases[] = {
 	{ "copy", test_copy, T_MEM_ALL, 0 },
 	{ "copy_enoent", test_copy_enoent, T_MEM_ALL, 0 },
+	{ "copy_src_sigbus", test_copy_src_sigbus, T_MEM_ALL, 0 },
+	{ "copy_src_poisoned", test_copy_src_poisoned, T_MEM_ALL, UFFD_FEATURE_POISON },
+	{ "copy_src_waits", test_copy_src_waits, T_MEM_ALL, 0 },
 	{ "copy_einval", test_copy_einval, T_MEM_ALL, 0 },
 	{ "copy_partial", test_copy_partial, T_MEM_ALL, 0 },
 	{ "copy_wp", test_copy_wp, T_MEM_ALL, 0 },
 	{ "zeropage", test_zeropage, T_MEM_NO_HUGETLB, 0 },
+	{ "zeropage_wp_marker", test_zeropage_wp_marker, T_MEM_NO_HUGETLB, UFFD_FEATURE_WP_UNPOPULATED },
 	{ "zeropage_hugetlb_einval", test_zeropage_hugetlb, T_MEM_HUGETLB_ALL, 0 },
 	{ "continue", test_continue, NOT_ANON, 0 },
 	{ "continue_partial", test_continue_partial, NOT_ANON, 0 },
 	{ "continue_wp", test_continue_wp, NOT_ANON, 0 },
 	{ "continue_anon_einval", test_continue_anon, T_MEM(T_ANON), 0 },
 	{ "continue_not_minor", test_continue_not_minor, NOT_ANON, 0 },
+	{ "continue_private_copy", test_continue_private_copy,
+	  T_MEM(T_MEMFD_PRIVATE) | T_MEM(T_HUGETLB_PRIVATE), 0 },
 	{ "poison", test_poison, T_MEM_ALL, UFFD_FEATURE_POISON },
+	{ "poison_dontneed", test_poison_dontneed, T_MEM_ALL, UFFD_FEATURE_POISON },
 	{ "move", test_move, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
+	{ "move_prot_einval", test_move_prot_einval, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
 	{ "move_partial", test_move_partial, T_MEM(T_ANON), UFFD_FEATURE_MOVE },
 	{ "move_nonanon_einval", test_move_nonanon, NOT_ANON, UFFD_FEATURE_MOVE },
 	{ "wake", test_wake, T_MEM_ALL, 0 },

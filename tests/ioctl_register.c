@@ -439,6 +439,48 @@ static void test_misaligned_argument(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* uf_munmap() of a registered range's first page leaves the rest
+ * registered: reads work, a write to a write-protected page is a WP fault;
+ * UNREGISTER over the hole and part of the rest clears write protection
+ * there (writes go through, no message), and only there. */
+static void test_unregister_after_unmap(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M | F_MODE_WP, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_WP, NULL));
+	char *src = t_buffer(r.len, 7);
+	T_OK(uf_copy(fd, r.addr, src, r.len, 0, NULL));
+	T_OK(uf_writeprotect(fd, r.addr, r.len, UFFDIO_WRITEPROTECT_MODE_WP));
+	T_OK(uf_munmap(r.addr, pg));
+	T_ASSERT(memcmp(r.addr + pg, src + pg, 3 * pg) == 0);
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr + pg, 1, 0x31);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(m.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + pg));
+	T_OK(uf_writeprotect(fd, r.addr + pg, pg, 0));
+	f_touch_finish(&t, 2000);
+
+	T_OK(uf_unregister(fd, r.addr, 3 * pg));
+	f_touch_start(&t, r.addr + 2 * pg, 1, 0x32);
+	f_touch_finish(&t, 2000);
+	T_EQ(r.addr[2 * pg], 0x32);
+	f_expect_no_msg(fd, 0);
+	/* The last page is still registered and protected. */
+	f_touch_start(&t, r.addr + 3 * pg, 1, 0x33);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + 3 * pg));
+	T_OK(uf_writeprotect(fd, r.addr + 3 * pg, pg, 0));
+	f_touch_finish(&t, 2000);
+	T_EQ(r.addr[3 * pg], 0x33);
+	T_ASSERT(memcmp(r.addr + pg + 1, src + pg + 1, pg - 1) == 0);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 static const struct t_case cases[] = {
 	{ "register_modes", test_modes, T_MEM_ALL, 0 },
 	{ "register_no_feature_request", test_no_feature_request, T_MEM_ALL, 0 },
@@ -449,6 +491,7 @@ static const struct t_case cases[] = {
 	{ "register_reregister", test_reregister, T_MEM_ALL, 0 },
 	{ "unregister_partial", test_unregister_partial, T_MEM_ALL, 0 },
 	{ "unregister_errors", test_unregister_errors, T_MEM_ALL, 0 },
+	{ "unregister_after_unmap", test_unregister_after_unmap, T_MEM_ALL, 0 },
 	{ "register_64g_noreserve", test_huge_range, T_MEM(T_ANON), 0 },
 	{ "register_misaligned_argument", test_misaligned_argument, T_MEM(T_ANON), 0 },
 	{ 0 }

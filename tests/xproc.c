@@ -727,6 +727,117 @@ static void hostile_requests(const struct t_env *env)
 	mon_stop(&x.m);
 }
 
+/* Send a hello through the descriptor (in this process: the engine serves
+ * its own process's hellos the same way) carrying `chan`. */
+static void hello_with(int fd, int chan)
+{
+	struct uu_hello h;
+	memset(&h, 0, sizeof(h));
+	h.magic = UU_HELLO_MAGIC;
+	h.version = UU_WIRE_VERSION;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &chan, sizeof(int));
+	/* Room for a hello or two behind the engine's charge: one sent just
+	 * before may be in the way until the engine has taken it (as remote.c,
+	 * wait a little). */
+	ssize_t n = -1;
+	for (int i = 0; i < 5000 && n < 0; i++) {
+		n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN)
+			break;
+		if (n < 0)
+			t_msleep(1);
+	}
+	T_EQ(n, (ssize_t)sizeof(h));
+}
+
+/* A channel opened by a real hello: our end. */
+static int open_chan(int fd)
+{
+	int p[2];
+	T_OK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p));
+	hello_with(fd, p[1]);
+	close(p[1]);
+	struct pollfd pf = { .fd = p[0], .events = POLLIN };
+	T_EQ(poll(&pf, 1, 5000), 1);
+	struct uu_welcome w;
+	T_EQ(recv(p[0], &w, sizeof(w), 0), (ssize_t)sizeof(w));
+	T_EQ(w.version, UU_WIRE_VERSION);
+	return p[0];
+}
+
+/* A hello whose channel is the descriptor itself: refused without an
+ * answer.  (Served, the engine took the descriptor's own doorbells for
+ * requests: a fault was never announced.)  The descriptor still works. */
+static void hello_self_refused(const struct t_env *env)
+{
+	if (env->engine != UF_ENGINE_USER)
+		T_SKIP("the hello is the user engine's");
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	hello_with(fd, fd);
+	int other = f_uffd(env, F_MODE_M, 0);
+	hello_with(fd, other);
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, r.addr, 0, 0);
+	f_expect_fault(fd, 5000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr));
+	T_OK(uf_zeropage(fd, r.addr, r.page, 0, NULL));
+	f_touch_finish(&t, 5000);
+	f_expect_no_msg(other, 0);
+	uf_close(other);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* An empty datagram on a channel ends it: the monitor sees the hang-up
+ * (the hello that opened it, still queued as the charge, no longer keeps
+ * it looking open), and a new hello opens another. */
+static void empty_request_hangs_up(const struct t_env *env)
+{
+	if (env->engine != UF_ENGINE_USER)
+		T_SKIP("the request wire is the user engine's");
+	int fd = f_uffd(env, F_MODE_M, 0);
+	int ch = open_chan(fd);
+	T_EQ(send(ch, "", 0, 0), 0);
+	struct pollfd pf = { .fd = ch, .events = POLLIN };
+	T_EQ(poll(&pf, 1, 5000), 1);
+	T_ASSERT(pf.revents & POLLHUP);
+	char b;
+	T_EQ(recv(ch, &b, 1, MSG_DONTWAIT), 0);
+	close(ch);
+	ch = open_chan(fd);
+	struct {
+		struct uu_req q;
+		struct uffdio_range r;
+	} w = { { .magic = UU_REQ_MAGIC, .op = UU_OP_IOCTL, .request = UFFDIO_WAKE,
+		  .arg_len = sizeof(struct uffdio_range) }, { 0x10000000, 4096 } };
+	T_EQ(send(ch, &w, sizeof(w), 0), (ssize_t)sizeof(w));
+	struct uu_rep rep;
+	char body[64];
+	struct iovec in[2] = { { &rep, sizeof(rep) }, { body, sizeof(body) } };
+	struct msghdr mi = { .msg_iov = in, .msg_iovlen = 2 };
+	T_EQ(recvmsg(ch, &mi, 0), (ssize_t)(sizeof(rep) + sizeof(struct uffdio_range)));
+	T_EQX(rep.magic, UU_REP_MAGIC);
+	T_EQ(rep.ret, 0);
+	close(ch);
+	uf_close(fd);
+}
+
 /* A monitor running as another user: the kernel asks only for the
  * descriptor; the user engine also refuses a peer that is neither the
  * target's user nor root (EPERM, docs/LIMITATIONS.md). */
@@ -816,6 +927,8 @@ static const struct t_case cases[] = {
 	{ "garbage_written", garbage_written, T_MEM(T_ANON), 0 },
 	{ "hostile_requests", hostile_requests, T_MEM(T_ANON), 0 },
 	{ "other_user", other_user, T_MEM(T_ANON), 0 },
+	{ "hello_self_refused", hello_self_refused, T_MEM(T_ANON), 0 },
+	{ "empty_request_hangs_up", empty_request_hangs_up, T_MEM(T_ANON), 0 },
 	{ "fork_without_event", fork_without_event, T_MEM(T_ANON) | T_MEM(T_MEMFD_PRIVATE), 0 },
 	{ NULL, NULL, 0, 0 },
 };

@@ -96,6 +96,17 @@ struct hearer {
 	unsigned mode;
 };
 
+/* Would the kernel have one VMA where the engine has the adjacent maps a
+ * and b (already known to have one owner and one mode)?  Registering the
+ * pieces of a VMA one by one makes a map each, where the kernel merges the
+ * pieces back into one VMA: same flags and context, same file (or none)
+ * at contiguous offsets. */
+static int one_vma(const struct uf__map *a, const struct uf__map *b)
+{
+	return a == b || (a->end == b->start && a->ops == b->ops && a->prot == b->prot &&
+			  a->vm_ino == b->vm_ino && a->vm_off + (a->end - a->start) == b->vm_off);
+}
+
 /* The contexts that hear about [start, end) (registered there, with
  * feature), each referenced and its mmap_changing raised, with the range
  * each is told, as the kernel tells it:
@@ -121,7 +132,7 @@ static size_t hearers(uintptr_t start, uintptr_t end, __u64 feature, struct hear
 				if (h[i].c == s->ctx)
 					same = i;
 			if (!per_call && n && h[n - 1].c == s->ctx && h[n - 1].end == pos &&
-			    h[n - 1].map == s->map && h[n - 1].mode == s->mode)
+			    h[n - 1].mode == s->mode && one_vma(h[n - 1].map, s->map))
 				same = n - 1;
 			if (same < n) {
 				h[same].end = per_call ? end : to;
@@ -195,6 +206,9 @@ static void drop_pages(struct uf__map *m, uintptr_t from, uintptr_t to, int advi
 			atomic_fetch_sub(&m->wp_count, 1);
 			uf__page_setwp(m, a, st);
 		}
+		/* A poison marker goes with the page table entry, on every
+		 * memory type: the page is empty again. */
+		st &= (uint8_t)~PS_POISON;
 		if (punch)
 			madvise(m->alias + (a - m->start), m->page, MADV_REMOVE);
 		uf__page_unlock(m, pg, st);

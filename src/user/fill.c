@@ -63,37 +63,86 @@ static int find_dst(uintptr_t dst, size_t len, struct uf__seg *out)
 	return r;
 }
 
-static int src_is_ours(uintptr_t src)
+/* Would a read of the page at a in engine memory end in SIGBUS (poisoned,
+ * or a userfault of a context with UFFD_FEATURE_SIGBUS)?  The kernel's
+ * copy_from_user takes such a fault as a failed copy: EFAULT, no signal.
+ * Mirrors trap.c's decision for a read.  Inside a reader section. */
+static int src_would_sigbus(const struct uf__seg *s, uintptr_t a)
 {
-	unsigned tok = uf__enter();
-	int ours = uf__lookup(src) != NULL;
-	uf__leave(tok);
-	return ours;
+	struct uf__map *m = s->map;
+	uintptr_t page = a & ~(uintptr_t)(m->page - 1);
+	uint8_t st = atomic_load(&m->pst[uf__pgidx(m, page)]);
+	if (st & PS_POISON)
+		return 1;
+	if ((st & PS_MAPPED) || !s->ctx || !(s->ctx->features & UFFD_FEATURE_SIGBUS))
+		return 0;
+	int present = uf__present(m, page);
+	if (!present && m->upstream) {
+		unsigned char v = 0;
+		if (mincore(m->upstream + (page - m->start), m->page, &v) == 0)
+			present = v & 1;
+	}
+	return present ? (s->mode & UFFDIO_REGISTER_MODE_MINOR) != 0
+		       : (s->mode & UFFDIO_REGISTER_MODE_MISSING) != 0;
 }
 
-/* Copy a page from the caller's src: a bad address is EFAULT, as for the
- * kernel; a source in engine memory is read directly, so a hidden page
- * there faults and is served like any user access. */
+/* Is the page at a in engine memory?  -EFAULT if a read of it would raise
+ * SIGBUS, 1 if ours, 0 if not. */
+static int src_is_ours(uintptr_t a)
+{
+	unsigned tok = uf__enter();
+	const struct uf__seg *s = uf__lookup(a);
+	int r = s == NULL ? 0 : src_would_sigbus(s, a) ? -EFAULT : 1;
+	uf__leave(tok);
+	return r;
+}
+
+/* Copy from the caller's src: a bad address is EFAULT, as for the kernel.
+ * Page by page (an unaligned source straddles two): one in engine memory
+ * is read directly, so a hidden page there faults and is served like any
+ * user access (the kernel's copy also waits on that userfault), except
+ * where that access would raise SIGBUS: the kernel's copy fails with
+ * EFAULT there instead.  Other memory is read by a system call, which
+ * fails instead of faulting. */
 static int read_src(void *to, uintptr_t src, size_t len)
 {
-	if (src_is_ours(src)) {
-		memcpy(to, (const void *)src, len);
-		return 0;
+	char *out = to;
+	while (len) {
+		size_t n = 4096 - (src & 4095);
+		if (n > len)
+			n = len;
+		int ours = src_is_ours(src);
+		if (ours < 0)
+			return ours;
+		if (ours) {
+			memcpy(out, (const void *)src, n);
+		} else {
+			struct iovec l = { out, n }, r = { (void *)src, n };
+			if (process_vm_readv(uf__pid(), &l, 1, &r, 1, 0) != (ssize_t)n)
+				return -EFAULT;
+		}
+		out += n;
+		src += n;
+		len -= n;
 	}
-	struct iovec l = { to, len }, r = { (void *)src, len };
-	return process_vm_readv(uf__pid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	return 0;
+}
+
+/* For a private file mapping: is the file's page in its page cache?  (The
+ * original mapping, kept aside, holds none of the program's copies.) */
+static int upstream_has(const struct uf__map *m, uintptr_t a)
+{
+	unsigned char v = 0;
+	return m->upstream && mincore(m->upstream + (a - m->start), m->page, &v) == 0 && (v & 1);
 }
 
 /* For a private file mapping: bring the original's page (the file's page
  * cache, as the program saw it) into the engine's copy.  1 if there was one. */
 static int pull_upstream(struct uf__map *m, uintptr_t a)
 {
-	if (!m->upstream)
+	if (!upstream_has(m, a))
 		return 0;
 	size_t off = a - m->start;
-	unsigned char v = 0;
-	if (mincore(m->upstream + off, m->page, &v) < 0 || !(v & 1))
-		return 0;
 	memcpy(m->alias + off, m->upstream + off, m->page);
 	return 1;
 }
@@ -126,6 +175,11 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 		*st |= PS_POISON;
 		return 0;
 	}
+	/* CONTINUE looks the file's page up before the page table: on a
+	 * private mapping a page the program has (its own copy) with none in
+	 * the file is EFAULT, not EEXIST. */
+	if (op == OP_CONTINUE && m->upstream && !upstream_has(m, a))
+		return -EFAULT;
 	int mapped = (*st & PS_MAPPED) != 0;
 	int present = mapped || uf__present(m, a);
 	if (op == OP_COPY && present && !(*st & PS_POISON))
@@ -139,6 +193,11 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 		break;
 	case OP_ZEROPAGE:
 		if (present && !(*st & PS_POISON))
+			return -EEXIST;
+		/* Outside shared memory the kernel's ZEROPAGE wants an entry
+		 * that is none: a WP marker is in the way (COPY and shmem's
+		 * ZEROPAGE replace it). */
+		if (m->ops->kind != UU_SHMEM && (*st & PS_WP))
 			return -EEXIST;
 		if (present)
 			memset(m->alias + off, 0, m->page);
@@ -368,8 +427,10 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 }
 
 /* Is [s, s + len) plain private anonymous memory, or one engine segment run
- * of anonymous kind?  *seg is set for the latter.  s itself is mapped. */
-static int move_src(uintptr_t s, size_t len, struct uf__seg *seg, int *ours)
+ * of anonymous kind, with the protection of the destination (dst_prot; the
+ * kernel refuses a pair of VMAs that differ in it, EINVAL, before looking
+ * at pages)?  *seg is set for the latter.  s itself is mapped. */
+static int move_src(uintptr_t s, size_t len, int dst_prot, struct uf__seg *seg, int *ours)
 {
 	unsigned tok = uf__enter();
 	const struct uf__seg *x = uf__lookup(s);
@@ -377,10 +438,12 @@ static int move_src(uintptr_t s, size_t len, struct uf__seg *seg, int *ours)
 	*ours = x != NULL;
 	if (x) {
 		*seg = *x;
-		if (x->map->ops->kind != UU_ANON || s + len > x->map->end)
+		if (x->map->ops->kind != UU_ANON || s + len > x->map->end || x->map->prot != dst_prot)
 			r = -EINVAL;
 	}
 	uf__leave(tok);
+	if (!*ours && uf__vma_prot(s) != dst_prot)
+		return -EINVAL;
 	if (!*ours) {
 		/* Outside the engine: a hole means the range leaves the VMA
 		 * that s is in, which the kernel refuses with EINVAL. */
@@ -427,7 +490,7 @@ int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 		res = -EINVAL;		/* not one registered VMA */
 	else if (dseg.ctx != c || dseg.map->ops->kind != UU_ANON)
 		res = -EINVAL;
-	else if ((res = move_src(a.src, a.len, &sseg, &ours)) < 0)
+	else if ((res = move_src(a.src, a.len, dseg.map->prot, &sseg, &ours)) < 0)
 		;
 	else {
 		struct uf__map *m = dseg.map;

@@ -86,6 +86,7 @@ struct vma {
 	int prot;
 	size_t page;
 	unsigned long long ino;
+	unsigned long long off;	/* file offset of start */
 };
 
 static int prot_of(__u64 f)
@@ -129,6 +130,7 @@ static int vma_at(int maps, uintptr_t addr, struct vma *v)
 	v->prot = prot_of(q.vma_flags);
 	v->page = q.vma_page_size ? q.vma_page_size : 4096;
 	v->ino = q.inode;
+	v->off = q.vma_offset;
 	int shared = (q.vma_flags & Q_SHARED) != 0;
 	v->kind = -1;
 	if (v->page != 4096)
@@ -158,6 +160,19 @@ int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end)
 		*start = v.start;
 		*end = v.end;
 	}
+	return r;
+}
+
+int uf__vma_prot(uintptr_t addr)
+{
+	int maps = open_maps();
+	if (maps < 0)
+		return -errno;
+	struct vma v;
+	int r = vma_at(maps, addr, &v);
+	close(maps);
+	if (r == 0)
+		r = v.start <= addr ? v.prot : -ENOENT;
 	return r;
 }
 
@@ -264,6 +279,11 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 	int r = (m->pst && m->cst) ? 0 : -ENOMEM;
 
 	m->ino = v->ino;
+	m->vm_ino = v->ino;
+	/* Anonymous memory: /proc reports no offset; the kernel's is the
+	 * address the VMA was made at, so take the address itself (VMAs the
+	 * program moved with mremap are the exception). */
+	m->vm_off = v->ino ? v->off + (start - v->start) : start;
 	if (r == 0 && v->kind == UU_SHMEM) {
 		/* A second view of the program's own file. */
 		void *a = mremap((void *)start, 0, len, MREMAP_MAYMOVE);
@@ -458,13 +478,15 @@ static const struct uf__seg *seg_at(uintptr_t addr, uintptr_t *next)
 
 /* A map whose memory the program unmapped behind the engine's back (with
  * munmap(2) rather than uf_munmap()) is stale: the address may now hold
- * other memory.  Is m still in place? */
-static int map_alive(int maps, const struct uf__map *m)
+ * other memory.  Is m still in place at addr, a page of one of its
+ * segments?  Not at m->start: uf_munmap() of the map's first pages leaves
+ * the rest of it managed, and those pages must not be taken for stale. */
+static int map_alive(int maps, const struct uf__map *m, uintptr_t addr)
 {
 	struct vma v;
-	if (vma_at(maps, m->start, &v) < 0)
+	if (vma_at(maps, addr, &v) < 0)
 		return 0;
-	return v.start <= m->start && v.ino == m->ino;
+	return v.start <= addr && v.ino == m->ino;
 }
 
 /* Forget a stale map: a table without its segments, then free it. */
@@ -503,7 +525,7 @@ static int walk(uintptr_t start, uintptr_t end, int (*fn)(struct piece *, void *
 		struct piece p = { 0 };
 		uintptr_t next;
 		const struct uf__seg *s = seg_at(pos, &next);
-		if (s && !map_alive(maps, s->map)) {
+		if (s && !map_alive(maps, s->map, pos)) {
 			r = drop_map(s->map);
 			if (r < 0)
 				break;

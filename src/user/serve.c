@@ -137,6 +137,14 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 			}
 		}
 	}
+	/* A user-engine descriptor (this one, another of ours, another
+	 * process's) as the channel: the engine would serve the datagrams
+	 * sent to it, its doorbells, as requests, and answer into it.  Such
+	 * a "channel" is closed without an answer. */
+	if (fd >= 0 && uf__is_user_fd(fd)) {
+		close(fd);
+		fd = -1;
+	}
 	int ok = n == (ssize_t)sizeof(h) && !(msg.msg_flags & MSG_CTRUNC) &&
 		 h.magic == UU_HELLO_MAGIC && h.version == UU_WIRE_VERSION &&
 		 fd >= 0 && is_seqpacket(fd) && peer_allowed(cred);
@@ -247,20 +255,30 @@ static int serve_ioctl(struct uf__ctx *c, const struct uu_req *q, const char *ar
 	return r;
 }
 
+/* The channel is done: say so to the monitor.  Closing our descriptor is
+ * not enough, as the hello that brought it stays queued (the charge) with
+ * a reference to the same socket, so the monitor would see no hang-up and
+ * wait for a reply for ever. */
+static int hang_up(int chan)
+{
+	shutdown(chan, SHUT_RDWR);
+	return -1;
+}
+
 int uf__serve_request(struct uf__ctx *c, int chan)
 {
 	ssize_t n = recv(chan, reqbuf, sizeof(reqbuf), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		return errno == EAGAIN || errno == EINTR ? 0 : hang_up(chan);
 	if (n == 0)
-		return -1;	/* the monitor closed its end */
+		return hang_up(chan);	/* the monitor closed its end, or sent nothing */
 	struct uu_req q;
 	if ((size_t)n > sizeof(reqbuf) || (size_t)n < sizeof(q))
-		return reply(chan, -EINVAL, 0, NULL, 0);
+		return reply(chan, -EINVAL, 0, NULL, 0) < 0 ? hang_up(chan) : 0;
 	memcpy(&q, reqbuf, sizeof(q));
 	if (q.magic != UU_REQ_MAGIC || q.arg_len > UU_ARG_MAX || q.data_len > UU_CHUNK ||
 	    (size_t)n != sizeof(q) + q.arg_len + q.data_len || areas() < 0)
-		return reply(chan, -EINVAL, 0, NULL, 0);
+		return reply(chan, -EINVAL, 0, NULL, 0) < 0 ? hang_up(chan) : 0;
 	const char *arg = reqbuf + sizeof(q), *data = arg + q.arg_len;
 
 	char out[sizeof(repbuf) - sizeof(struct uu_rep)];
@@ -285,5 +303,7 @@ int uf__serve_request(struct uf__ctx *c, int chan)
 	default:
 		ret = -EINVAL;
 	}
-	return reply(chan, ret, (uint32_t)uf__bell_handover(c), out, len);
+	if (reply(chan, ret, (uint32_t)uf__bell_handover(c), out, len) < 0)
+		return hang_up(chan);
+	return 0;
 }

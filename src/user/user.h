@@ -184,6 +184,11 @@ struct uf__map {
 	size_t npages, nchunks;
 	atomic_int wp_count;		/* pages currently write-protected */
 	unsigned long long ino;		/* the file the program's view maps */
+	/* The program's VMA it was made from: its file (0: anonymous) and
+	 * the file offset of start; for telling which maps the kernel would
+	 * have merged into one VMA (events.c). */
+	unsigned long long vm_ino;
+	unsigned long long vm_off;
 };
 
 /* A piece of a map with one owner and one mode (mode 0: not registered). */
@@ -311,6 +316,8 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a);
 /* The first VMA of the process ending above addr (it may start above it):
  * 0 with its [*start, *end), or -ENOENT if there is none. */
 int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end);
+/* The protection (PROT_*) of the VMA holding addr, or -ENOENT. */
+int uf__vma_prot(uintptr_t addr);
 /* The kernel's validate_range(): 0 or -EINVAL. */
 int uf__validate_range(__u64 start, __u64 len);
 

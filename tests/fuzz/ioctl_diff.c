@@ -742,6 +742,8 @@ static void do_op(struct run *r, struct rd *in, int idx)
 		len = (len + PG - 1) & ~(PG - 1);
 		clamp(r, a, &len);
 		int unmap = kind_sel % 8 != 7;
+		logrec(l, L_ARG, idx, 0, rel(r->e, a));
+		logrec(l, L_ARG, idx, 1, (long long)len);
 		logrec(l, L_RET, idx, unmap ? -2 : -1,
 		       unmap ? uf_munmap((void *)(uintptr_t)a, len)
 			     : uf_madvise((void *)(uintptr_t)a, len, MADV_DONTNEED));
@@ -779,8 +781,12 @@ static void do_op(struct run *r, struct rd *in, int idx)
 	int known = 0;
 	for (size_t i = 0; i < NREQ; i++)
 		known |= requests[i].req == req;
-	for (size_t i = 0; i < size / 8; i++)
-		logrec(l, L_ARG, idx, (long long)i, known ? rel(r->e, w[i]) : (long long)w[i]);
+	/* Only address words are made arena-relative: a length equal to an
+	 * address in one arena (the kernel's base - 1) is the same length. */
+	for (size_t i = 0; i < size / 8; i++) {
+		int addr = known && (i == 0 || (i == 1 && (req == UFFDIO_COPY || req == UFFDIO_MOVE)));
+		logrec(l, L_ARG, idx, (long long)i, addr ? rel(r->e, w[i]) : (long long)w[i]);
+	}
 	logrec(l, L_ARG, idx, 100, kind);
 	void *arg = place_arg(r, kind, w, size);
 	int ret = uf_ioctl(r->fd, req, arg);
