@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -40,8 +41,9 @@
 #define SRC(i)		(200u + (unsigned)(i))	/* put there by the operation */
 #define SRV(i)		(300u + (unsigned)(i))	/* put there by the fault server */
 #define ZERO		0u
-#define GONE		1u	/* unmapped */
+#define GONE		1u	/* unmapped: not to be touched */
 #define POISONED	2u
+#define UNKNOWN		3u	/* not to be touched */
 #define MAX_K		400	/* no operation makes this many calls */
 
 static void need_user(const struct t_env *env)
@@ -132,12 +134,8 @@ static void rig_check(struct rig *x, const char *when)
 	for (int i = 0; i < NP; i++) {
 		char *p = x->r.addr + i * x->r.page;
 		unsigned w = x->want[i];
-		if (w == GONE) {
-			unsigned char v;
-			if (mincore(p, x->r.page, &v) == 0)
-				T_FAIL("%s: page %d should be unmapped", when, i);
+		if (w == GONE || w == UNKNOWN)
 			continue;
-		}
 		if (w == POISONED) {
 			int code;
 			if (!f_probe_sigbus(p, 0, &code, NULL))
@@ -164,7 +162,7 @@ static void rig_close(struct rig *x)
 	t_join(&x->srv);
 	T_OK(uf_close(x->fd));
 	for (int i = 0; i < NP; i++) {
-		if (x->want[i] == GONE || x->want[i] == POISONED)
+		if (x->want[i] == GONE || x->want[i] == POISONED || x->want[i] == UNKNOWN)
 			continue;
 		char *p = x->r.addr + i * x->r.page;
 		if (x->want[i] != ZERO && !t_check(p, x->r.page, x->want[i]))
@@ -204,7 +202,9 @@ struct sweep {
 	void (*setup)(struct rig *x);	/* after rig_open(), before arming */
 };
 
-static void run_sweep(const struct t_env *env, const struct sweep *s)
+/* chunk_open: touch a page first, so that the operation finds the region's
+ * chunk open (else it is still covered: registration is lazy). */
+static void run_sweep(const struct t_env *env, const struct sweep *s, int chunk_open)
 {
 	long k;
 	for (k = 1; k <= MAX_K; k++) {
@@ -212,6 +212,8 @@ static void run_sweep(const struct t_env *env, const struct sweep *s)
 		rig_open(&x, env, s->mode, s->extra);
 		if (s->setup)
 			s->setup(&x);
+		if (chunk_open)
+			(void)*(volatile char *)x.r.addr;
 		__s64 res = F_SENTINEL;
 		inj_thread(1);
 		inj_arm(s->mask, k, 1, s->err, INJ_ARMED);
@@ -233,7 +235,8 @@ static void run_sweep(const struct t_env *env, const struct sweep *s)
 		rig_check(&x, s->name);
 		rig_close(&x);
 		if (!failed) {
-			t_log("%s: %ld injectable calls, each failed once", s->name, seen);
+			t_log("%s (chunk %s): %ld injectable calls, each failed once", s->name,
+			      chunk_open ? "open" : "covered", seen);
 			return;
 		}
 	}
@@ -300,6 +303,9 @@ static void after_continue(struct rig *x, long long r, __s64 res) { after_fill(x
 static void setup_continue(struct rig *x)
 {
 	f_region_alias(&x->r);
+	/* Shared anonymous memory is aliased by mremap(), which copies the
+	 * registered view's protection (none, until its chunk opens). */
+	T_SYS(mprotect(x->r.alias, x->r.len, PROT_READ | PROT_WRITE));
 	for (int i = 4; i < NP; i++) {
 		t_fill(x->r.alias + i * x->r.page, x->r.page, SRC(i));
 		x->want[i] = SRC(i);	/* CONTINUE'd, by the operation or the server */
@@ -310,6 +316,7 @@ static void setup_continue(struct rig *x)
 static long long op_register(struct rig *x, __s64 *res)
 {
 	(void)res;
+	inj_thread(0);		/* armed for the registration alone */
 	/* rig_open registered already: this is a second region. */
 	struct t_region r2;
 	t_region_map(x->env, NP, &r2);
@@ -379,7 +386,7 @@ static void after_wp(struct rig *x, long long r, __s64 res)
 	/* Each populated page: a write goes through once WP is cleared (by
 	 * the server if it was set); protected ones took one fault each. */
 	for (int i = 0; i < NP / 2; i++) {
-		char *p = x->r.addr + i * x->r.page;
+		volatile char *p = x->r.addr + i * x->r.page;
 		int before = atomic_load(&x->wp_faults);
 		p[0] = (char)(p[0] ^ 0xff);
 		p[0] = (char)(p[0] ^ 0xff);
@@ -404,14 +411,21 @@ static void after_dontneed(struct rig *x, long long r, __s64 res)
 	 * DONTNEED only unmaps them). */
 	int shared = t_mem_is_shared(x->env->mem);
 	for (int i = 0; r == 0 && !shared && i < NP / 2; i++) {
-		x->want[i] = SRV(i);
-		x->missing[i] = 1;
+		/* A private file mapping reads the file again: its page is
+		 * in the page cache (written through before the copy). */
+		x->want[i] = x->env->mem == T_MEMFD_PRIVATE ? ZERO : SRV(i);
+		x->missing[i] = x->env->mem != T_MEMFD_PRIVATE;
 	}
+	/* Failed part-way: each page dropped (as above) or kept. */
 	for (int i = 0; r < 0 && i < NP / 2; i++) {
 		char *p = x->r.addr + i * x->r.page;
-		if (!t_check(p, x->r.page, ORIG(i)) && !t_check(p, x->r.page, SRV(i)))
-			T_FAIL("dontneed failed: page %d reads neither its content nor its fill", i);
-		x->want[i] = t_check(p, x->r.page, ORIG(i)) ? ORIG(i) : SRV(i);
+		int zero = p[0] == 0 && !memcmp(p, p + 1, x->r.page - 1);
+		if (t_check(p, x->r.page, ORIG(i)))
+			x->want[i] = ORIG(i);
+		else if (x->env->mem == T_MEMFD_PRIVATE ? zero : t_check(p, x->r.page, SRV(i)))
+			x->want[i] = zero ? ZERO : SRV(i);
+		else
+			T_FAIL("dontneed failed: page %d reads neither its content nor a drop", i);
 	}
 }
 
@@ -423,15 +437,12 @@ static long long op_munmap(struct rig *x, __s64 *res)
 static void after_munmap(struct rig *x, long long r, __s64 res)
 {
 	(void)res;
-	for (int i = 6; i < NP; i++) {
-		unsigned char v;
-		int gone = mincore(x->r.addr + i * x->r.page, x->r.page, &v) < 0;
-		if (r == 0)
-			T_ASSERT(gone);
-		if (gone) {
-			x->want[i] = GONE;
-			x->missing[i] = 0;
-		}
+	/* Done: the pages are gone (not probed: a new mapping may take the
+	 * hole at once).  Failed: they are still there, registered, and
+	 * read what they should (rig_check). */
+	for (int i = 6; r == 0 && i < NP; i++) {
+		x->want[i] = GONE;
+		x->missing[i] = 0;
 	}
 }
 
@@ -447,8 +458,9 @@ static const struct sweep fills[] = {
 	{ "writeprotect", F_MODE_M | F_MODE_WP, 0, INJ_MEMORY, ENOMEM, op_wp, after_wp, E_MEM, NULL },
 	{ "madvise", F_MODE_M, UFFD_FEATURE_EVENT_REMOVE, INJ_MEMORY, ENOMEM, op_dontneed,
 	  after_dontneed, E_MEM, NULL },
-	{ "munmap", F_MODE_M, UFFD_FEATURE_EVENT_UNMAP, INJ_MEMORY, ENOMEM, op_munmap,
-	  after_munmap, E_MEM, NULL },
+	/* munmap(2) itself failing is test_munmap_late's. */
+	{ "munmap", F_MODE_M, UFFD_FEATURE_EVENT_UNMAP, INJ_MEMORY & ~INJ_BIT(INJ_MUNMAP), ENOMEM,
+	  op_munmap, after_munmap, E_MEM, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -459,7 +471,76 @@ static void test_ops(const struct t_env *env)
 		if (((s->mode & F_MODE_WP) && !f_mode_ok(env->mem, F_MODE_WP)) ||
 		    ((s->mode & F_MODE_MINOR) && !f_mode_ok(env->mem, F_MODE_MINOR)))
 			continue;
-		run_sweep(env, s);
+		run_sweep(env, s, 1);
+		run_sweep(env, s, 0);
+	}
+}
+
+static sigjmp_buf segv_jmp;
+static void on_segv(int sig)
+{
+	(void)sig;
+	siglongjmp(segv_jmp, 1);
+}
+
+/* 1 if reading addr raises SIGSEGV (our handler in front meanwhile). */
+static int probe_segv(volatile char *addr)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_segv;
+	sigemptyset(&sa.sa_mask);
+	T_SYS(sigaction(SIGSEGV, &sa, &old));
+	int hit = 0;
+	if (sigsetjmp(segv_jmp, 1) == 0)
+		(void)*addr;
+	else
+		hit = 1;
+	T_SYS(sigaction(SIGSEGV, &old, NULL));
+	return hit;
+}
+
+/* uf_munmap() whose munmap(2) fails (ENOMEM: the split would pass
+ * vm.max_map_count).  The engine has forgotten the range by then (so that
+ * no fault can find a segment for memory that may be gone), and cannot take
+ * it back: the call fails with ENOMEM and no UNMAP event, the pages stay
+ * mapped, but a page still hidden is the program's own SIGSEGV (and private
+ * memory's content, kept in the engine's file, is freed).  Pinned as docs/LIMITATIONS.md says. */
+static void test_munmap_late(const struct t_env *env)
+{
+	need_user(env);
+	long calls = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		struct rig x;
+		rig_open(&x, env, F_MODE_M, UFFD_FEATURE_EVENT_UNMAP);
+		(void)*(volatile char *)x.r.addr;	/* the chunk opens */
+		inj_thread(1);
+		inj_arm(INJ_BIT(INJ_MUNMAP), pass ? calls : 0, 1, ENOMEM, INJ_ARMED);
+		int r = uf_munmap(x.r.addr + 2 * x.r.page, 4 * x.r.page);
+		inj_disarm();
+		inj_thread(0);
+		if (!pass) {
+			T_OK(r);
+			calls = inj_seen();
+			T_ASSERT(calls > 0);
+			for (int i = 2; i < 6; i++)
+				x.want[i] = GONE;
+			rig_check(&x, "munmap");
+			rig_close(&x);
+			continue;
+		}
+		T_EQ(r, -ENOMEM);
+		T_EQ(inj_failed(), 1);
+		/* Still mapped (no other mapping can have taken the range). */
+		for (int i = 2; i < 6; i++) {
+			unsigned char v;
+			T_SYS(mincore(x.r.addr + i * x.r.page, x.r.page, &v));
+		}
+		T_ASSERT(probe_segv(x.r.addr + 4 * x.r.page));
+		for (int i = 2; i < 6; i++)
+			x.want[i] = UNKNOWN;	/* as above */
+		rig_check(&x, "munmap failed");
+		rig_close(&x);
 	}
 }
 
@@ -550,7 +631,8 @@ static void test_fault_path(const struct t_env *env)
 /* Release                                                                  */
 
 /* uf_close() with a thread waiting on a fault nobody serves: whatever call
- * of the release fails, the thread gets through and the memory becomes
+ * of the release fails (on this thread or the engine's, whichever sees the
+ * last close first), the thread gets through and the memory becomes
  * ordinary (missing pages read zeros, written ones keep their content). */
 static void test_release(const struct t_env *env)
 {
@@ -567,7 +649,7 @@ static void test_release(const struct t_env *env)
 		T_ASSERT(!atomic_load(&t.done));
 		inj_thread(1);
 		inj_arm(INJ_MEMORY | INJ_BIT(INJ_POLL) | INJ_BIT(INJ_EPOLL_CTL) | INJ_BIT(INJ_SEND) |
-			INJ_BIT(INJ_RECV), k, 1, ENOMEM, INJ_ARMED);
+			INJ_BIT(INJ_RECV), k, 1, ENOMEM, INJ_ANY_THREAD);
 		T_OK(uf_close(x.fd));
 		inj_disarm();
 		inj_thread(0);
@@ -1008,6 +1090,7 @@ static void test_handler_killed(const struct t_env *env)
 static const struct t_case cases[] = {
 	{ "open", test_open, T_MEM_NONE, 0 },
 	{ "ops", test_ops, T_MEM_SHMEM_ALL | T_MEM(T_ANON), 0 },
+	{ "munmap_late", test_munmap_late, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "fault_path", test_fault_path, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "release", test_release, T_MEM(T_ANON) | T_MEM(T_SHMEM), 0 },
 	{ "storm_fault_restart", test_storm_fault_restart, T_MEM(T_ANON), 0 },

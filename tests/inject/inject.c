@@ -84,7 +84,12 @@ static int should_fail(enum inj_fn fn)
 	int exp = -1;
 	atomic_compare_exchange_strong(&first_fn, &exp, (int)fn);
 	atomic_fetch_add(&failed, 1);
-	return atomic_load(&err_no);
+	int e = atomic_load(&err_no);
+	/* mincore(2) says ENOMEM for "not mapped"; out of memory it says
+	 * EAGAIN (it could not get its buffer page). */
+	if (fn == INJ_MINCORE && e == ENOMEM)
+		e = EAGAIN;
+	return e;
 }
 
 #define FAIL_OR(fn, failure)			\

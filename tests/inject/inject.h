@@ -32,12 +32,15 @@ enum inj_fn {
 
 #define INJ_BIT(f)	(1ull << (f))
 #define INJ_ALL		((1ull << INJ_COUNT) - 1)
-/* What reshapes memory, and may fail with ENOMEM in the kernel. */
+/* What allocates or reshapes memory, and may fail with ENOMEM in the
+ * kernel.  Not process_vm_readv/writev: the engine copies arguments and
+ * sources (at most a page) with them, and for up to 16 pages the kernel
+ * allocates nothing there, so they cannot run out of memory; the engine
+ * reports their failure as EFAULT, a bad pointer, as copy_from_user does. */
 #define INJ_MEMORY	(INJ_BIT(INJ_MMAP) | INJ_BIT(INJ_MUNMAP) | INJ_BIT(INJ_MREMAP) |	\
 			 INJ_BIT(INJ_MADVISE) | INJ_BIT(INJ_MPROTECT) | INJ_BIT(INJ_MINCORE) | \
 			 INJ_BIT(INJ_MEMFD_CREATE) | INJ_BIT(INJ_FTRUNCATE) |		\
-			 INJ_BIT(INJ_MALLOC) | INJ_BIT(INJ_CALLOC) | INJ_BIT(INJ_REALLOC) | \
-			 INJ_BIT(INJ_PROCESS_VM_READV) | INJ_BIT(INJ_PROCESS_VM_WRITEV))
+			 INJ_BIT(INJ_MALLOC) | INJ_BIT(INJ_CALLOC) | INJ_BIT(INJ_REALLOC))
 
 /* Which threads a plan counts. */
 enum inj_scope { INJ_ARMED, INJ_ANY_THREAD };
