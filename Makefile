@@ -107,6 +107,27 @@ $(PRELOAD): $(PRE_OBJ) $(PRE_LIB) $(BUILD)/preload/preload.map
 	$(CC) -shared -Wl,--version-script=$(BUILD)/preload/preload.map -o $@ $(PRE_OBJ) $(PRE_LIB) \
 		$(LDFLAGS) $(LIBS) -ldl
 
+# Fault injection (tests/inject.c): a copy of the library's objects whose
+# references to the C library functions in tests/inject/wrapped.txt are
+# renamed to the uf__inject_* wrappers of tests/inject/inject.c, which pass
+# calls through or fail the one a test picks.  No hook in the engine itself.
+INJ_LIB   := $(LIB_SRC:%.c=$(BUILD)/inject/%.o)
+
+$(BUILD)/inject/redefine.txt: tests/inject/wrapped.txt
+	@mkdir -p $(dir $@)
+	sed 's/.*/& uf__inject_&/' $< > $@
+
+$(BUILD)/inject/%.o: $(BUILD)/obj/%.o $(BUILD)/inject/redefine.txt
+	@mkdir -p $(dir $@)
+	$(OBJCOPY) --redefine-syms=$(BUILD)/inject/redefine.txt $< $@
+
+$(BUILD)/obj/tests/inject/inject.o: ALL_CFLAGS += -Itests
+
+$(BUILD)/tests/inject.t: tests/inject.c $(BUILD)/obj/tests/inject/inject.o $(TLIB_OBJ) $(INJ_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/obj/tests/inject/inject.o $(TLIB_OBJ) $(INJ_LIB) \
+		$(LDFLAGS) $(LIBS)
+
 $(BUILD)/tests/shim/%: tests/shim/%.c tests/shim/uffd.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) $(if $(WERROR),-Werror) -pthread -o $@ $<

@@ -360,8 +360,16 @@ static int check_system(char *why, size_t why_len)
 	if (atomic_load(&verdict) == 0) {
 		char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		int ok = p != MAP_FAILED && madvise(p, 4096, 102 /* MADV_GUARD_INSTALL */) == 0;
+		int e = errno;
 		if (p != MAP_FAILED)
 			munmap(p, 4096);
+		/* Out of memory says nothing about the system: fail this
+		 * open, and ask again at the next (tests/inject.c open). */
+		if (!ok && (p == MAP_FAILED || e == ENOMEM || e == EAGAIN || e == EINTR)) {
+			if (why && why_len)
+				snprintf(why, why_len, "user engine: %s", strerror(e));
+			return -e;
+		}
 		if (!ok)
 			snprintf(reason, sizeof(reason),
 				 "the user engine needs guard markers (MADV_GUARD_INSTALL, Linux 6.13)");
@@ -392,13 +400,16 @@ int uf__user_open(int flags, char *why, size_t why_len)
 		return -e;
 	}
 	int app = sv[0], eng = sv[1];
-	if (!(flags & O_CLOEXEC))
-		fcntl(app, F_SETFD, 0);
-	if (flags & O_NONBLOCK)
-		fcntl(app, F_SETFL, O_NONBLOCK);
+	/* A descriptor without the flags asked for is no descriptor: a
+	 * blocking one where O_NONBLOCK was asked would hang a reader. */
+	int r = 0;
+	if ((!(flags & O_CLOEXEC) && fcntl(app, F_SETFD, 0) < 0) ||
+	    ((flags & O_NONBLOCK) && fcntl(app, F_SETFL, O_NONBLOCK) < 0))
+		r = -errno;
 
-	struct uf__ctx *c = calloc(1, sizeof(*c));
-	int r = c ? identity(app, &c->dev, &c->ino) : -ENOMEM;
+	struct uf__ctx *c = r ? NULL : calloc(1, sizeof(*c));
+	if (r == 0)
+		r = c ? identity(app, &c->dev, &c->ino) : -ENOMEM;
 	if (r == 0) {
 		c->efd = eng;
 		/* A userfaultfd is never writable (see wire.h). */

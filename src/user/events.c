@@ -107,6 +107,16 @@ static int one_vma(const struct uf__map *a, const struct uf__map *b)
 			  a->vm_ino == b->vm_ino && a->vm_off + (a->end - a->start) == b->vm_off);
 }
 
+/* Let go of hearers that will not be told (the call fails). */
+static void forget_hearers(struct hearer *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		atomic_fetch_sub(&h[i].c->mmap_changing, 1);
+		uf__ctx_put(h[i].c);
+	}
+	free(h);
+}
+
 /* The contexts that hear about [start, end) (registered there, with
  * feature), each referenced and its mmap_changing raised, with the range
  * each is told, as the kernel tells it:
@@ -140,8 +150,14 @@ static size_t hearers(uintptr_t start, uintptr_t end, __u64 feature, struct hear
 				if (n == cap) {
 					cap = cap ? cap * 2 : 4;
 					struct hearer *nh = realloc(h, cap * sizeof(*h));
-					if (!nh)
-						break;
+					if (!nh) {
+						/* No event may be lost: the
+						 * call fails instead. */
+						uf__leave(tok);
+						forget_hearers(h, n);
+						*out = NULL;
+						return (size_t)-1;
+					}
 					h = nh;
 				}
 				h[n++] = (struct hearer){ s->ctx, per_call ? start : pos, per_call ? end : to,
@@ -189,14 +205,21 @@ static int drops_pages(int advice)
 /* Drop the pages of [from, to) in engine memory: the program's view loses
  * them; private memory (the engine's copy) and MADV_REMOVE lose the
  * content too, shared memory keeps it in its file otherwise. */
-static void drop_pages(struct uf__map *m, uintptr_t from, uintptr_t to, int advice)
+static int drop_pages(struct uf__map *m, uintptr_t from, uintptr_t to, int advice)
 {
 	int punch = advice == MADV_REMOVE || m->ops->kind != UU_SHMEM;
 	for (uintptr_t a = from; a < to; a += m->page) {
 		size_t pg = uf__pgidx(m, a);
 		uint8_t st = uf__page_lock(m, pg);
 		if (st & PS_MAPPED) {
-			uf__page_hide(m, a);
+			/* Not hidden (out of memory): the page stays, with
+			 * its content, and the call fails as madvise(2) can
+			 * (tests/inject.c ops). */
+			int r = uf__page_hide(m, a);
+			if (r < 0) {
+				uf__page_unlock(m, pg, st);
+				return r;
+			}
 			st &= (uint8_t)~PS_MAPPED;
 		}
 		/* The kernel drops everything of anonymous memory, a WP mark
@@ -213,6 +236,7 @@ static void drop_pages(struct uf__map *m, uintptr_t from, uintptr_t to, int advi
 			madvise(m->alias + (a - m->start), m->page, MADV_REMOVE);
 		uf__page_unlock(m, pg, st);
 	}
+	return 0;
 }
 
 UF_EXPORT int uf_madvise(void *addr, size_t len, int advice)
@@ -222,6 +246,8 @@ UF_EXPORT int uf_madvise(void *addr, size_t len, int advice)
 		return madvise(addr, len, advice) < 0 ? uf__neg_errno() : 0;
 	struct hearer *h;
 	size_t n = hearers(start, end, UFFD_FEATURE_EVENT_REMOVE, &h);
+	if (n == (size_t)-1)
+		return -ENOMEM;
 	tell(h, n, UFFD_EVENT_REMOVE);		/* before the pages go */
 	end = start + ((len + 4095) & ~(size_t)4095);
 	int r = 0;
@@ -230,7 +256,9 @@ UF_EXPORT int uf_madvise(void *addr, size_t len, int advice)
 		const struct uf__seg *s = uf__lookup_from(pos);
 		if (s && s->start <= pos) {
 			uintptr_t to = s->end < end ? s->end : end;
-			drop_pages(s->map, pos, to, advice);
+			int e = drop_pages(s->map, pos, to, advice);
+			if (e < 0 && r == 0)
+				r = e;
 			uf__leave(tok);
 			pos = to;
 			continue;
@@ -255,9 +283,15 @@ UF_EXPORT int uf_munmap(void *addr, size_t len)
 		return munmap(addr, len) < 0 ? uf__neg_errno() : 0;
 	struct hearer *h;
 	size_t n = hearers(start, end, UFFD_FEATURE_EVENT_UNMAP, &h);
+	if (n == (size_t)-1)
+		return -ENOMEM;
 	/* The engine forgets the range first, so no fault can find it. */
 	int r = uf__forget_range(start, end);
-	if (r == 0 && munmap(addr, len) < 0)
+	if (r < 0) {
+		forget_hearers(h, n);	/* nothing was unmapped: no event */
+		return r;
+	}
+	if (munmap(addr, len) < 0)
 		r = uf__neg_errno();
 	tell(h, n, UFFD_EVENT_UNMAP);		/* after they are gone */
 	return r;

@@ -79,7 +79,7 @@ static int src_would_sigbus(const struct uf__seg *s, uintptr_t a)
 	int present = uf__present(m, page);
 	if (!present && m->upstream) {
 		unsigned char v = 0;
-		if (mincore(m->upstream + (page - m->start), m->page, &v) == 0)
+		if (uf__mincore(m->upstream + (page - m->start), m->page, &v) == 0)
 			present = v & 1;
 	}
 	return present ? (s->mode & UFFDIO_REGISTER_MODE_MINOR) != 0
@@ -133,7 +133,7 @@ static int read_src(void *to, uintptr_t src, size_t len)
 static int upstream_has(const struct uf__map *m, uintptr_t a)
 {
 	unsigned char v = 0;
-	return m->upstream && mincore(m->upstream + (a - m->start), m->page, &v) == 0 && (v & 1);
+	return m->upstream && uf__mincore(m->upstream + (a - m->start), m->page, &v) == 0 && (v & 1);
 }
 
 /* For a private file mapping: bring the original's page (the file's page
@@ -211,15 +211,29 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 	default:
 		break;
 	}
+	uint8_t old = *st;
 	*st = (uint8_t)((*st | PS_MAPPED) & ~PS_POISON);
 	/* The kernel installs a new page table entry, write-protected only
 	 * with MODE_WP: a mark set on the empty page (WP_UNPOPULATED, shmem)
 	 * does not survive the fill.  Protection before the page is seen. */
 	uint8_t before = *st;
 	uf__wp_mark(m, st, wp);
+	int r = 0;
 	if (*st != before || wp)
-		uf__page_setwp(m, a, *st);
-	uf__page_show(m, a, *st);
+		r = uf__page_setwp(m, a, *st);
+	if (r == 0)
+		r = uf__page_show(m, a, *st);
+	if (r < 0) {
+		/* Not shown (out of memory): the page stays as it was, so a
+		 * fault there still asks for it, and a fill that made its
+		 * content takes it back (tests/inject.c ops). */
+		uf__wp_mark(m, st, (old & PS_WP) != 0);
+		*st = old;
+		(void)uf__page_setwp(m, a, old);
+		if (!present && m->ops->kind == UU_SHMEM)
+			madvise(m->alias + off, m->page, MADV_REMOVE);
+		return r;
+	}
 	return 0;
 }
 
@@ -390,7 +404,7 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 	if (!ss) {
 		/* Plain anonymous memory outside the engine. */
 		unsigned char v = 0;
-		if (mincore((void *)s, 4096, &v) < 0)
+		if (uf__mincore((void *)s, 4096, &v) < 0)
 			return -ENOMEM;
 		if (!(v & 1))
 			return holes ? 1 : -ENOENT;
@@ -449,7 +463,7 @@ static int move_src(uintptr_t s, size_t len, int dst_prot, struct uf__seg *seg, 
 		 * that s is in, which the kernel refuses with EINVAL. */
 		unsigned char v;
 		for (uintptr_t a = s; a < s + len; a += 4096)
-			if (mincore((void *)a, 4096, &v) < 0)
+			if (uf__mincore((void *)a, 4096, &v) < 0)
 				return -EINVAL;
 	}
 	return r;
@@ -460,7 +474,7 @@ static int move_src(uintptr_t s, size_t len, int dst_prot, struct uf__seg *seg, 
 static int mapped_at(uintptr_t a)
 {
 	unsigned char v;
-	return uf__lookup(a) != NULL || mincore((void *)(a & ~(uintptr_t)4095), 4096, &v) == 0 ||
+	return uf__lookup(a) != NULL || uf__mincore((void *)(a & ~(uintptr_t)4095), 4096, &v) == 0 ||
 	       errno != ENOMEM;
 }
 
@@ -570,13 +584,21 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a)
 		for (uintptr_t p = pos; p < to; p += m->page) {
 			size_t pg = uf__pgidx(m, p);
 			uint8_t st = uf__page_lock(m, pg);
+			int e = 0;
 			if (!on || (st & PS_MAPPED) || unpopulated) {
 				uint8_t before = st;
 				uf__wp_mark(m, &st, on);
 				if (st != before)
-					uf__page_setwp(m, p, st);
+					e = uf__page_setwp(m, p, st);
+				/* Not applied (out of memory): the mark stays
+				 * as the protection is, and the call fails as
+				 * the kernel's can (tests/inject.c ops). */
+				if (e < 0)
+					uf__wp_mark(m, &st, !on);
 			}
 			uf__page_unlock(m, pg, st);
+			if (e < 0)
+				return e;
 		}
 		pos = to;
 	}

@@ -110,8 +110,14 @@ static void bell_sync_locked(struct uf__ctx *c, int fd)
 	int want = atomic_load(&c->npending) > 0;
 	if (want && !c->bell) {
 		char b = 0;
-		/* EPIPE/ECONNRESET after release: nobody can read anyway. */
-		if (send(c->efd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+		/* EPIPE/ECONNRESET after release: nobody can read anyway.  Out
+		 * of buffers: try again, or the fault is never seen and its
+		 * thread waits for ever (tests/inject.c fault_path). */
+		ssize_t n;
+		while ((n = send(c->efd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 &&
+		       (errno == ENOBUFS || errno == ENOMEM || errno == EINTR))
+			sched_yield();
+		if (n == 1)
 			c->bell = 1;
 	} else if (!want && c->bell) {
 		if (fd < 0) {

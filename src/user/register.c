@@ -13,6 +13,7 @@
  * 6.11; the guard markers the engine needs came in 6.13).
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,7 +219,7 @@ static int scan_mapped(struct uf__map *m, const char *view, int file)
 	int r = vec ? 0 : -ENOMEM;
 	for (size_t i = 0; r == 0 && i < m->npages; i += batch) {
 		size_t n = m->npages - i < batch ? m->npages - i : batch;
-		if (mincore((void *)(view + (i << m->page_shift)), n << m->page_shift, vec) < 0) {
+		if (uf__mincore((void *)(view + (i << m->page_shift)), n << m->page_shift, vec) < 0) {
 			r = -errno;
 			break;
 		}
@@ -354,9 +355,14 @@ static int map_cover(struct prepared *p)
 			r = -errno;
 		else if (mremap((void *)m->start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, up) == MAP_FAILED)
 			r = -errno;
-		else if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start) == MAP_FAILED)
+		else if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start) == MAP_FAILED) {
+			/* The original goes back where it was, or the program
+			 * loses its memory (tests/inject.c ops). */
 			r = -errno;
-		else {
+			mremap(up, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start);
+			up = MAP_FAILED;
+		} else {
+			tmp = MAP_FAILED;
 			/* Only the file's pages: the program's private copies are
 			 * in the engine's memfd now, and one dropped later
 			 * (MADV_DONTNEED) must read as the file, not as the old
@@ -364,7 +370,12 @@ static int map_cover(struct prepared *p)
 			madvise(up, len, MADV_DONTNEED);
 			mprotect(up, len, PROT_READ);
 			m->upstream = up;
+			up = MAP_FAILED;
 		}
+		if (up != MAP_FAILED)
+			munmap(up, len);
+		if (tmp != MAP_FAILED)
+			munmap(tmp, len);
 	} else {
 		if (mmap((void *)m->start, len, PROT_NONE, MAP_SHARED | MAP_FIXED, p->memfd, 0) == MAP_FAILED)
 			r = -errno;
@@ -784,7 +795,11 @@ int uf__unregister(struct uf__ctx *c, int fd, struct uffdio_range *a)
 
 void uf__unregister_all(struct uf__ctx *c)
 {
-	(void)unregister_range(c, -1, 0, UINTPTR_MAX, 0);
+	/* A release cannot fail (the kernel's never does), or its faulting
+	 * threads would wait on it for ever: out of memory, try again
+	 * (tests/inject.c release). */
+	while (unregister_range(c, -1, 0, UINTPTR_MAX, 0) == -ENOMEM)
+		sched_yield();
 }
 
 /* ------------------------------------------------------------------------ */

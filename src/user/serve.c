@@ -44,11 +44,16 @@ int uf__serve_prepare(struct uf__ctx *c, int app)
 	c->held_need = 0;
 	for (;;) {
 		struct pollfd p = { .fd = app, .events = POLLOUT };
-		if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLOUT))
+		int n = poll(&p, 1, 0);
+		if (n < 0)
+			return -errno;
+		if (n == 0 || !(p.revents & POLLOUT))
 			return 0;
+		/* No buffer for the charge: what userfaultfd(2) says when it
+		 * cannot allocate (tests/inject.c open). */
 		if (c->held_n == UU_HELD_MAX ||
 		    send(app, &filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(filler))
-			return -ENOBUFS;
+			return -ENOMEM;
 		c->held_len[c->held_n++] = sizeof(filler);
 		c->held_need += charge(sizeof(filler));
 	}

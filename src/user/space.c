@@ -171,6 +171,14 @@ static inline void cpu_relax(void)
 #endif
 }
 
+int uf__mincore(void *addr, size_t len, unsigned char *vec)
+{
+	int r;
+	while ((r = mincore(addr, len, vec)) < 0 && errno == EAGAIN)
+		sched_yield();
+	return r;
+}
+
 int uf__present(const struct uf__map *m, uintptr_t addr)
 {
 	/* The engine's own file holds exactly the pages it filled and did not
@@ -179,7 +187,7 @@ int uf__present(const struct uf__map *m, uintptr_t addr)
 		return (atomic_load(&m->pst[uf__pgidx(m, addr)]) & PS_MAPPED) != 0;
 	unsigned char v = 0;
 	char *a = m->alias + (addr - m->start);
-	if (mincore(a, m->page, &v) < 0)
+	if (uf__mincore(a, m->page, &v) < 0)
 		return 0;
 	return v & 1;
 }
@@ -291,7 +299,8 @@ int uf__chunk_open(struct uf__map *m, size_t ch)
 {
 	uint8_t exp = CS_COVERED;
 	if (!atomic_compare_exchange_strong(&m->cst[ch], &exp, CS_BUSY)) {
-		for (int n = 0; atomic_load(&m->cst[ch]) != CS_OPEN; n++)
+		/* Until it is open, or covered again by a failed opening. */
+		for (int n = 0; atomic_load(&m->cst[ch]) == CS_BUSY; n++)
 			if (n > 100)
 				sched_yield();
 			else
@@ -304,7 +313,8 @@ int uf__chunk_open(struct uf__map *m, size_t ch)
 		to = m->end;
 	/* Only the parts still mapped (uf_munmap may have taken some). */
 	int r = 0;
-	for (uintptr_t pos = from; pos < to && r == 0;) {
+	uintptr_t pos;
+	for (pos = from; pos < to && r == 0;) {
 		const struct uf__seg *sg = uf__lookup_from(pos);
 		if (!sg || sg->start >= to)
 			break;
@@ -314,6 +324,24 @@ int uf__chunk_open(struct uf__map *m, size_t ch)
 			r = open_run(m, start, end);
 		pos = end;
 	}
+	if (r < 0) {
+		/* Out of memory half-way: cover what was opened again, so no
+		 * page shows against its state, and let the next fault try
+		 * again (tests/inject.c fault_path).  The guard markers put
+		 * on hidden pages may stay: they are right. */
+		for (uintptr_t p = from; p < pos;) {
+			const struct uf__seg *sg = uf__lookup_from(p);
+			if (!sg || sg->start >= pos)
+				break;
+			uintptr_t start = sg->start > p ? sg->start : p;
+			uintptr_t end = sg->end < pos ? sg->end : pos;
+			if (sg->map == m)
+				(void)protect_fn(m, start, end - start, PROT_NONE);
+			p = end;
+		}
+		atomic_store(&m->cst[ch], CS_COVERED);
+		return r;
+	}
 	atomic_store(&m->cst[ch], CS_OPEN);
-	return r;
+	return 0;
 }

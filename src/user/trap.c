@@ -114,11 +114,12 @@ static void show_plain(struct uf__map *m, uintptr_t page, size_t pg)
 		if (m->upstream && !uf__present(m, page)) {
 			unsigned char v = 0;
 			size_t off = page - m->start;
-			if (mincore(m->upstream + off, m->page, &v) == 0 && (v & 1))
+			if (uf__mincore(m->upstream + off, m->page, &v) == 0 && (v & 1))
 				memcpy(m->alias + off, m->upstream + off, m->page);
 		}
-		st |= PS_MAPPED;
-		uf__page_show(m, page, st);
+		/* Not shown (out of memory): the next fault tries again. */
+		if (uf__page_show(m, page, st | PS_MAPPED) == 0)
+			st |= PS_MAPPED;
 	}
 	uf__page_unlock(m, pg, st);
 }
@@ -126,10 +127,10 @@ static void show_plain(struct uf__map *m, uintptr_t page, size_t pg)
 static void clear_wp_plain(struct uf__map *m, uintptr_t page, size_t pg)
 {
 	uint8_t st = uf__page_lock(m, pg);
-	if (st & PS_WP) {
+	/* Not writable yet (out of memory): the next fault tries again. */
+	if ((st & PS_WP) && uf__page_setwp(m, page, st & (uint8_t)~PS_WP) == 0) {
 		st &= (uint8_t)~PS_WP;
 		atomic_fetch_sub(&m->wp_count, 1);
-		uf__page_setwp(m, page, st);
 	}
 	uf__page_unlock(m, pg, st);
 }
@@ -198,7 +199,7 @@ static int handle(uintptr_t addr, int write)
 		int present = uf__present(m, f.page);
 		if (!present && m->upstream) {
 			unsigned char v = 0;
-			if (mincore(m->upstream + (f.page - m->start), m->page, &v) == 0)
+			if (uf__mincore(m->upstream + (f.page - m->start), m->page, &v) == 0)
 				present = v & 1;
 		}
 		if (f.ctx && present && (s->mode & UFFDIO_REGISTER_MODE_MINOR))

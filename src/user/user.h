@@ -238,6 +238,10 @@ static inline size_t uf__chidx(const struct uf__map *m, uintptr_t addr)
 	return (addr - m->start) >> m->chunk_shift;
 }
 
+/* mincore(2), retried while it says EAGAIN (it could not get its buffer
+ * page: out of memory, not an answer).  ENOMEM still means "not mapped".
+ * Signal-safe. */
+int uf__mincore(void *addr, size_t len, unsigned char *vec);
 /* Is the page's content in the backing store (page cache)?  1/0. (signal-safe) */
 int uf__present(const struct uf__map *m, uintptr_t addr);
 /* Open a covered chunk: hide the pages not mapped, give the rest the map's
