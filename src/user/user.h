@@ -71,7 +71,8 @@ struct uf__ctx {
 	atomic_uint npending;
 	atomic_ullong seq;		/* fault order */
 	atomic_flag bell_lock;
-	int bell;			/* a doorbell datagram is queued */
+	int bell;			/* a doorbell datagram is queued, or on its way */
+	int sending;			/* on its way: rung, not sent yet */
 	atomic_int bell_stale;		/* npending fell to 0 where it could not retract */
 
 	/* Events (events.c): queued by uf_madvise()/uf_munmap() callers,
