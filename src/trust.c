@@ -36,9 +36,11 @@ void uf__trust_pop(const struct uf__trust *t)
 
 int uf__trusted(const void *p, size_t len)
 {
-	const struct uf__trust *t = top;
-	if (!t)
-		return 0;
-	uintptr_t a = (uintptr_t)p, s = (uintptr_t)t->p;
-	return a >= s && len <= t->len && a - s <= t->len - len;
+	/* Every range still pushed is on a frame that is still live. */
+	for (const struct uf__trust *t = top; t; t = t->prev) {
+		uintptr_t a = (uintptr_t)p, s = (uintptr_t)t->p;
+		if (a >= s && len <= t->len && a - s <= t->len - len)
+			return 1;
+	}
+	return 0;
 }

@@ -195,15 +195,22 @@ void uf__bell_sync_app(struct uf__ctx *c, int fd)
  * takes the old one, two wait a moment, and POLLIN is right either way. */
 int uf__bell_handover(struct uf__ctx *c)
 {
-	bell_lock(c);
+	/* A datagram on its way must be queued before the monitor is told to
+	 * take it: wait for its sender, a faulting thread of this process
+	 * between two steps of a signal handler that does not block (it may
+	 * be preempted: yield). */
+	for (;;) {
+		bell_lock(c);
+		if (!c->sending)
+			break;
+		atomic_flag_clear(&c->bell_lock);
+		sched_yield();
+	}
 	int take = 0, ring = 0;
-	if (atomic_load(&c->npending) == 0 && c->bell && !c->sending) {
+	if (atomic_load(&c->npending) == 0 && c->bell) {
 		c->bell = 0;
 		take = 1;
 		atomic_store(&c->bell_stale, 0);
-	} else if (atomic_load(&c->npending) == 0 && c->bell) {
-		/* Not queued yet: the monitor could not take it now. */
-		atomic_store(&c->bell_stale, 1);
 	} else {
 		ring = bell_sync_locked(c, -1);
 		atomic_store(&c->bell_stale, 0);

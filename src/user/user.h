@@ -128,6 +128,9 @@ int uf__serve_request(struct uf__ctx *c, int chan);
 int uf__remote_ioctl(int fd, unsigned long request, void *arg);
 ssize_t uf__remote_read(int fd, struct uffd_msg *msgs, size_t n);
 int uf__remote_is_user_fd(int fd);
+/* Is fd the descriptor of a channel this process opened before?  (One
+ * fstat: the quick way to route a call before asking the kernel.) */
+int uf__remote_known_fd(int fd);
 /* fd is being closed: forget its channel (before close(2)). */
 void uf__remote_forget(int fd);
 
