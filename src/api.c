@@ -144,7 +144,10 @@ UF_EXPORT int uf_ioctl(int fd, unsigned long request, void *arg)
 	if (e)
 		return e->ioctl(fd, request, arg);
 	/* Not from uf_open(): the kernel's, or a copy of a user-engine
-	 * descriptor (a socket: ENOTTY from the kernel). */
+	 * descriptor (a socket: ENOTTY from the kernel).  One whose channel
+	 * is open already goes there at once (a monitor's every call). */
+	if (uf__remote_known_fd(fd))
+		return uf__user_engine.ioctl(fd, request, arg);
 	if (ioctl(fd, request, arg) == 0)
 		return 0;
 	int err = uf__neg_errno();
@@ -156,7 +159,7 @@ UF_EXPORT int uf_ioctl(int fd, unsigned long request, void *arg)
 UF_EXPORT ssize_t uf_read(int fd, struct uffd_msg *msgs, size_t n)
 {
 	const struct uf__engine *e = uf__fd_engine(fd);
-	if (!e && uf__is_user_fd(fd))
+	if (!e && (uf__remote_known_fd(fd) || uf__is_user_fd(fd)))
 		e = &uf__user_engine;
 	return (e ? e : &uf__kernel_engine)->read(fd, msgs, n);
 }

@@ -62,4 +62,23 @@ int uf__fd_get(int fd, struct uf__fdent *out);
 /* The engine serving fd, or NULL for descriptors uf_open() did not make. */
 const struct uf__engine *uf__fd_engine(int fd);
 
+/*
+ * Memory the library set up itself (a typed helper's struct on its own
+ * stack, the copy of another process's request): while it is pushed, an
+ * engine may read and write [p, p + len) directly instead of through the
+ * checks a caller's pointer needs (on the user engine, a
+ * process_vm_readv/writev of 1.3 us each).  One pointer per
+ * thread, changed by single stores, so a signal handler's helper call nests
+ * inside another's (async-signal-safe).
+ */
+struct uf__trust {
+	const void *p;
+	size_t len;
+	const struct uf__trust *prev;
+};
+void uf__trust_push(struct uf__trust *t, const void *p, size_t len);
+void uf__trust_pop(const struct uf__trust *t);
+/* Is [p, p + len) inside one range pushed on this thread? */
+int uf__trusted(const void *p, size_t len);
+
 #endif /* UF_INTERNAL_H */

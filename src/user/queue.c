@@ -18,6 +18,10 @@
  * consistent, so either the waker sees the slot or the faulting thread sees
  * the changed page and withdraws (it never sleeps on a resolved page).
  *
+ * A faulting thread that goes to sleep on its slot first sets SLEEPER in the
+ * word (every transition keeps that bit), so a waker makes the futex system
+ * call only when someone sleeps there.
+ *
  * The doorbell: while a context has something to read, one datagram waits
  * in the application's end of its socket, so poll/epoll/select on the
  * descriptor report POLLIN exactly then.  Only a holder of an application
@@ -36,7 +40,9 @@
 #include "user.h"
 
 #define UU_SLOTS	4096
-#define STATE_MASK	0xffu
+#define STATE_MASK	0xffu		/* the state byte: state and SLEEPER */
+#define STATE_BITS	0x3fu
+#define SLEEPER		0x40u		/* the faulting thread sleeps in futex_wait */
 #define GEN_ONE		0x100u
 
 struct slot {
@@ -51,7 +57,7 @@ struct slot {
 static struct slot slots[UU_SLOTS];
 static atomic_uint slots_hw;		/* every slot in use is below this */
 
-static inline unsigned st(unsigned w) { return w & STATE_MASK; }
+static inline unsigned st(unsigned w) { return w & STATE_BITS; }
 
 static void futex_wait(atomic_uint *w, unsigned val)
 {
@@ -104,36 +110,43 @@ static void set_state(struct slot *s, unsigned w, unsigned state)
 	atomic_store(&s->word, (w & ~STATE_MASK) | state);
 }
 
-/* Signal-safe (the doorbell lock is only ever held with signals blocked). */
-static void bell_sync_locked(struct uf__ctx *c, int fd)
+/* Signal-safe (the doorbell lock is only ever held with signals blocked).
+ * Under the lock: bring the doorbell in line with npending.  1 if the caller
+ * must send the datagram, after unlocking: the send wakes the handler, which
+ * may preempt the sender on its CPU at once and must not then find the lock
+ * held (it would spin and yield back: two context switches more per fault).
+ * Between the unlock and the send, bell is 1 and sending tells so. */
+static int bell_sync_locked(struct uf__ctx *c, int fd)
 {
 	int want = atomic_load(&c->npending) > 0;
 	if (want && !c->bell) {
-		char b = 0;
-		/* EPIPE/ECONNRESET after release: nobody can read anyway.  Out
-		 * of buffers: try again, or the fault is never seen and its
-		 * thread waits for ever (tests/inject.c fault_path). */
-		ssize_t n;
-		while ((n = send(c->efd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 &&
-		       (errno == ENOBUFS || errno == ENOMEM || errno == EINTR))
-			sched_yield();
-		if (n == 1)
-			c->bell = 1;
-	} else if (!want && c->bell) {
+		c->bell = 1;
+		c->sending = 1;
+		return 1;
+	}
+	if (!want && c->bell) {
 		if (fd < 0) {
 			atomic_store(&c->bell_stale, 1);
-			return;
+			return 0;
 		}
+		/* A datagram still on its way is not there yet: then the bell
+		 * stays, marked stale, for the next read or ioctl to take. */
 		char b;
-		(void)!recv(fd, &b, 1, MSG_DONTWAIT);
-		c->bell = 0;
-		atomic_store(&c->bell_stale, 0);
+		if (recv(fd, &b, 1, MSG_DONTWAIT) == 1) {
+			c->bell = 0;
+			atomic_store(&c->bell_stale, 0);
+		} else {
+			atomic_store(&c->bell_stale, 1);
+		}
+	} else if (c->bell == want) {
+		atomic_store(&c->bell_stale, 0);	/* in line: nothing left to take */
 	}
+	return 0;
 }
 
-/* Signal-safe, with signals blocked.  The holder sends or receives one
- * datagram; the send can wake a thread that preempts the holder on its own
- * CPU, so a waiter that spins for long yields the CPU to let it finish. */
+/* Signal-safe, with signals blocked.  A holder only ever makes one
+ * non-blocking socket call, which wakes no one; a waiter that spins for long
+ * yields the CPU all the same, in case the holder was preempted. */
 static void bell_lock(struct uf__ctx *c)
 {
 	for (int n = 0; atomic_flag_test_and_set(&c->bell_lock); n++)
@@ -143,11 +156,32 @@ static void bell_lock(struct uf__ctx *c)
 			cpu_relax();
 }
 
+/* Send the datagram bell_sync_locked() asked for (signal-safe). */
+static void bell_ring(struct uf__ctx *c)
+{
+	char b = 0;
+	/* EPIPE/ECONNRESET after release: nobody can read anyway.  Out of
+	 * buffers: try again, or the fault is never seen and its thread waits
+	 * for ever (tests/inject.c fault_path). */
+	ssize_t n;
+	while ((n = send(c->efd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 &&
+	       (errno == ENOBUFS || errno == ENOMEM || errno == EINTR))
+		sched_yield();
+	int sent = n == 1;
+	bell_lock(c);
+	c->sending = 0;
+	if (!sent)
+		c->bell = 0;	/* nothing was queued, nothing can have been taken */
+	atomic_flag_clear(&c->bell_lock);
+}
+
 void uf__bell_sync(struct uf__ctx *c, int fd)
 {
 	bell_lock(c);
-	bell_sync_locked(c, fd);
+	int ring = bell_sync_locked(c, fd);
 	atomic_flag_clear(&c->bell_lock);
+	if (ring)
+		bell_ring(c);
 }
 
 /* Normal-context variant: no signal handler may run on this thread while it
@@ -167,29 +201,48 @@ void uf__bell_sync_app(struct uf__ctx *c, int fd)
  * takes the old one, two wait a moment, and POLLIN is right either way. */
 int uf__bell_handover(struct uf__ctx *c)
 {
-	bell_lock(c);
-	int take = 0;
+	/* A datagram on its way must be queued before the monitor is told to
+	 * take it: wait for its sender, a faulting thread of this process
+	 * between two steps of a signal handler that does not block (it may
+	 * be preempted: yield). */
+	for (;;) {
+		bell_lock(c);
+		if (!c->sending)
+			break;
+		atomic_flag_clear(&c->bell_lock);
+		sched_yield();
+	}
+	int take = 0, ring = 0;
 	if (atomic_load(&c->npending) == 0 && c->bell) {
 		c->bell = 0;
 		take = 1;
+		atomic_store(&c->bell_stale, 0);
 	} else {
-		bell_sync_locked(c, -1);
+		ring = bell_sync_locked(c, -1);
+		atomic_store(&c->bell_stale, 0);
 	}
-	atomic_store(&c->bell_stale, 0);
 	atomic_flag_clear(&c->bell_lock);
+	if (ring)
+		bell_ring(c);
 	return take;
 }
 
-/* Spin briefly (a handler on another CPU usually answers within a few
- * microseconds and a cross-CPU futex wake-up costs ~50 us here), yield
- * (a handler on this CPU needs it to run), then sleep. */
+/* Wait for the answer.  Give the CPU away once at once: the doorbell has
+ * just woken the handler, and if it was woken on this CPU (both pinned here,
+ * or the scheduler's wake-affine choice) nothing can answer until this
+ * thread lets it run; when no one else waits for this CPU the yield is a
+ * system call of 0.5 us.  Then spin briefly (a handler on another CPU
+ * usually answers within a few microseconds and a cross-CPU futex wake-up
+ * costs ~50 us here), yield now and then (a handler preempted on this CPU
+ * needs it back), and only then sleep. */
 #define SPIN_NS		3000L
 #define YIELD_NS	30000L
 
 static unsigned wait_woken(struct slot *s)
 {
-	long start = now_ns(), t;
 	unsigned w;
+	sched_yield();
+	long start = now_ns(), t;
 	int n = 0;
 	for (;;) {
 		w = atomic_load(&s->word);
@@ -208,6 +261,13 @@ static unsigned wait_woken(struct slot *s)
 		w = atomic_load(&s->word);
 		if (st(w) == SLOT_WOKEN)
 			return w;
+		/* Tell wakers to call futex_wake; the CAS fails if the state
+		 * moved meanwhile, and the loop looks again. */
+		if (!(w & SLEEPER)) {
+			if (!atomic_compare_exchange_strong(&s->word, &w, w | SLEEPER))
+				continue;
+			w |= SLEEPER;
+		}
 		futex_wait(&s->word, w);
 	}
 }
@@ -275,8 +335,13 @@ size_t uf__take_faults(struct uf__ctx *c, struct uffd_msg *out, size_t n)
 			break;
 		struct uffd_msg m = best->msg;
 		unsigned exp = best_w;
-		if (atomic_compare_exchange_strong(&best->word, &exp,
-						   (best_w & ~STATE_MASK) | SLOT_READ)) {
+		int took;
+		/* Its thread may set SLEEPER meanwhile: that bit stays. */
+		while (!(took = atomic_compare_exchange_strong(&best->word, &exp,
+				(exp & ~STATE_MASK) | (exp & SLEEPER) | SLOT_READ)))
+			if ((exp & ~STATE_MASK) != (best_w & ~STATE_MASK) || st(exp) != SLOT_PENDING)
+				break;
+		if (took) {
 			out[k++] = m;
 			atomic_fetch_sub(&c->npending, 1);
 		}
@@ -294,22 +359,31 @@ void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kin
 	unsigned hw = atomic_load(&slots_hw);
 	for (unsigned i = 0; i < hw; i++) {
 		struct slot *s = &slots[i];
-		unsigned w = atomic_load(&s->word);
-		unsigned state = st(w);
-		if (state != SLOT_PENDING && state != SLOT_READ)
-			continue;
-		if (atomic_load(&s->ctx) != c || !(atomic_load(&s->kind) & kinds))
-			continue;
-		uintptr_t p = atomic_load(&s->page);
-		if (p < start || p >= end)
-			continue;
-		if (!atomic_compare_exchange_strong(&s->word, &w, (w & ~STATE_MASK) | SLOT_WOKEN))
-			continue;
-		if (state == SLOT_PENDING) {
-			atomic_fetch_sub(&c->npending, 1);
-			dequeued = 1;
+		unsigned w = atomic_load(&s->word), gen = w & ~STATE_MASK;
+		for (;;) {
+			unsigned state = st(w);
+			if ((w & ~STATE_MASK) != gen)
+				break;		/* another fault now: not this wake's */
+			if (state != SLOT_PENDING && state != SLOT_READ)
+				break;
+			if (atomic_load(&s->ctx) != c || !(atomic_load(&s->kind) & kinds))
+				break;
+			uintptr_t p = atomic_load(&s->page);
+			if (p < start || p >= end)
+				break;
+			/* A failed CAS reloads w: the fault was read, or its
+			 * thread went to sleep, meanwhile; look again. */
+			if (!atomic_compare_exchange_strong(&s->word, &w,
+							   (w & ~STATE_MASK) | SLOT_WOKEN))
+				continue;
+			if (state == SLOT_PENDING) {
+				atomic_fetch_sub(&c->npending, 1);
+				dequeued = 1;
+			}
+			if (w & SLEEPER)
+				futex_wake_all(&s->word);
+			break;
 		}
-		futex_wake_all(&s->word);
 	}
 	if (dequeued || atomic_load(&c->bell_stale))
 		uf__bell_sync_app(c, fd);

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct channel {
 
 static pthread_mutex_t channels_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct channel *channels[MAX_CHANNELS];
+static atomic_int nchannels;
 
 /* ------------------------------------------------------------------------ */
 /* Finding the target                                                       */
@@ -125,26 +127,54 @@ static int hello(int fd)
 	return p[0];
 }
 
+/* The channel open to the socket st names, or NULL (channels_lock held). */
+static struct channel *channel_find(const struct stat *st, int *free_slot)
+{
+	*free_slot = -1;
+	for (int i = 0; i < MAX_CHANNELS; i++) {
+		if (channels[i] && channels[i]->dev == st->st_dev && channels[i]->ino == st->st_ino)
+			return channels[i];
+		if (!channels[i] && *free_slot < 0)
+			*free_slot = i;
+	}
+	return NULL;
+}
+
+/* Is fd the socket of a channel opened before?  One fstat: that socket was
+ * fingerprinted when its channel opened, and a socket keeps its identity. */
+static int has_channel(int fd, struct stat *st)
+{
+	if (atomic_load(&nchannels) == 0 || fstat(fd, st) < 0 || !S_ISSOCK(st->st_mode))
+		return 0;
+	int slot;
+	pthread_mutex_lock(&channels_lock);
+	int yes = channel_find(st, &slot) != NULL;
+	pthread_mutex_unlock(&channels_lock);
+	return yes;
+}
+
 /* The channel for fd, opening it on first use; NULL with *err if fd is not
- * a user-engine descriptor of another process (-ENOTTY) or cannot be used. */
+ * a user-engine descriptor of another process (-ENOTTY) or cannot be used.
+ * A channel already open is found by the socket's identity alone: the
+ * fingerprint's four system calls are for a descriptor seen first. */
 static struct channel *channel_of(int fd, int *err)
 {
 	struct stat st;
+	int free_slot;
+	struct channel *ch = NULL;
+	if (has_channel(fd, &st)) {
+		pthread_mutex_lock(&channels_lock);
+		ch = channel_find(&st, &free_slot);
+		pthread_mutex_unlock(&channels_lock);
+		if (ch)
+			return ch;
+	}
 	if (!fingerprint(fd, &st)) {
 		*err = fcntl(fd, F_GETFD) < 0 ? -EBADF : -ENOTTY;
 		return NULL;
 	}
 	pthread_mutex_lock(&channels_lock);
-	struct channel *ch = NULL;
-	int free_slot = -1;
-	for (int i = 0; i < MAX_CHANNELS; i++) {
-		if (channels[i] && channels[i]->dev == st.st_dev && channels[i]->ino == st.st_ino) {
-			ch = channels[i];
-			break;
-		}
-		if (!channels[i] && free_slot < 0)
-			free_slot = i;
-	}
+	ch = channel_find(&st, &free_slot);
 	if (!ch) {
 		int sock = free_slot < 0 ? -EMFILE : hello(fd);
 		if (sock < 0) {
@@ -158,6 +188,7 @@ static struct channel *channel_of(int fd, int *err)
 			ch->sock = sock;
 			pthread_mutex_init(&ch->lock, NULL);
 			channels[free_slot] = ch;
+			atomic_fetch_add(&nchannels, 1);
 		}
 	}
 	pthread_mutex_unlock(&channels_lock);
@@ -170,7 +201,13 @@ int uf__remote_is_user_fd(int fd)
 	 * close the descriptor or to name its engine (the first request
 	 * opens the channel, and fails with ESRCH if the target is gone). */
 	struct stat st;
-	return fingerprint(fd, &st);
+	return has_channel(fd, &st) || fingerprint(fd, &st);
+}
+
+int uf__remote_known_fd(int fd)
+{
+	struct stat st;
+	return has_channel(fd, &st);
 }
 
 void uf__remote_forget(int fd)
@@ -186,6 +223,7 @@ void uf__remote_forget(int fd)
 			 * here; it will open a new channel if it needs one. */
 			pthread_mutex_lock(&ch->lock);
 			channels[i] = NULL;
+			atomic_fetch_sub(&nchannels, 1);
 			if (ch->sock >= 0)
 				close(ch->sock);
 			pthread_mutex_unlock(&ch->lock);
@@ -220,6 +258,10 @@ static int exchange(struct channel *ch, int fd, struct uu_req *q, const void *ar
 	do
 		n = sendmsg(ch->sock, &m, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EFAULT) {
+		r = -EFAULT;	/* arg or data unreadable: nothing was sent */
+		goto out;
+	}
 	if (n != (ssize_t)(sizeof(*q) + q->arg_len + q->data_len))
 		goto gone;
 	struct iovec in[2] = { { rep, sizeof(*rep) }, { body, cap } };
@@ -268,9 +310,7 @@ static size_t read_readable(void *to, uintptr_t src, size_t len)
 static int remote_copy(struct channel *ch, int fd, struct uffdio_copy *user, struct uffdio_copy a,
 		       uint32_t flags)
 {
-	char *data = malloc(UU_CHUNK);
-	if (!data)
-		return -ENOMEM;
+	char *data = NULL;
 	__s64 total = 0;
 	int ret;
 	for (int first = 1;; first = 0) {
@@ -282,13 +322,32 @@ static int remote_copy(struct channel *ch, int fd, struct uffdio_copy *user, str
 			piece.copy = 0;
 		size_t want = piece.len < UU_CHUNK ? (size_t)piece.len : UU_CHUNK;
 		/* A source the kernel refuses is the target's to refuse. */
-		size_t have = uf__validate_range(piece.src & ~(__u64)4095, piece.len) == 0
-			? read_readable(data, (uintptr_t)piece.src, want) : 0;
+		int valid = uf__validate_range(piece.src & ~(__u64)4095, piece.len) == 0;
 		struct uu_req q = { .op = UU_OP_IOCTL, .request = UFFDIO_COPY, .flags = flags,
-				    .arg_len = sizeof(piece), .data_len = (uint32_t)have };
+				    .arg_len = sizeof(piece) };
 		struct uu_rep rep;
 		struct uffdio_copy back;
-		ret = exchange(ch, fd, &q, &piece, data, &rep, &back, sizeof(back));
+		size_t have = 0;
+		ret = -EFAULT;
+		if (valid && want) {
+			/* Sent straight from the source: the socket's copy
+			 * fails with EFAULT, sending nothing, where it is not
+			 * all readable... */
+			have = want;
+			q.data_len = (uint32_t)have;
+			ret = exchange(ch, fd, &q, &piece, (const void *)(uintptr_t)piece.src, &rep,
+				       &back, sizeof(back));
+		}
+		if (ret == -EFAULT) {
+			/* ...and then what can be read of it is. */
+			if (!data && !(data = malloc(UU_CHUNK))) {
+				ret = -ENOMEM;
+				break;
+			}
+			have = valid ? read_readable(data, (uintptr_t)piece.src, want) : 0;
+			q.data_len = (uint32_t)have;
+			ret = exchange(ch, fd, &q, &piece, data, &rep, &back, sizeof(back));
+		}
 		if (ret < 0)
 			break;
 		ret = rep.ret;

@@ -249,11 +249,23 @@ static int serve_ioctl(struct uf__ctx *c, const struct uu_req *q, const char *ar
 			cp->src = (uintptr_t)src;
 		}
 	}
+	/* What was placed here whole needs no check: the argument (unless it
+	 * must fail as read-only) and the source bytes up to the guard page. */
+	struct uf__trust targ, tdata;
+	int trust_arg = !(q->flags & UU_ARG_READONLY);
+	if (trust_arg)
+		uf__trust_push(&targ, a, q->arg_len);
+	if (is_copy)
+		uf__trust_push(&tdata, data_area + UU_CHUNK - q->data_len, q->data_len);
 	if (q->flags & UU_ARG_READONLY)
 		mprotect(arg_page, page_size, PROT_READ);
 	int r = uf__dispatch(c, -1, q->request, a);
 	if (q->flags & UU_ARG_READONLY)
 		mprotect(arg_page, page_size, PROT_READ | PROT_WRITE);
+	if (is_copy)
+		uf__trust_pop(&tdata);
+	if (trust_arg)
+		uf__trust_pop(&targ);
 	if (is_copy)
 		((struct uffdio_copy *)(void *)a)->src = orig_src;
 	memcpy(out, a, q->arg_len);

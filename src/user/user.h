@@ -72,7 +72,8 @@ struct uf__ctx {
 	atomic_uint npending;
 	atomic_ullong seq;		/* fault order */
 	atomic_flag bell_lock;
-	int bell;			/* a doorbell datagram is queued */
+	int bell;			/* a doorbell datagram is queued, or on its way */
+	int sending;			/* on its way: rung, not sent yet */
 	atomic_int bell_stale;		/* npending fell to 0 where it could not retract */
 
 	/* Events (events.c): queued by uf_madvise()/uf_munmap() callers,
@@ -128,6 +129,9 @@ int uf__serve_request(struct uf__ctx *c, int chan);
 int uf__remote_ioctl(int fd, unsigned long request, void *arg);
 ssize_t uf__remote_read(int fd, struct uffd_msg *msgs, size_t n);
 int uf__remote_is_user_fd(int fd);
+/* Is fd the descriptor of a channel this process opened before?  (One
+ * fstat: the quick way to route a call before asking the kernel.) */
+int uf__remote_known_fd(int fd);
 /* fd is being closed: forget its channel (before close(2)). */
 void uf__remote_forget(int fd);
 
