@@ -285,8 +285,10 @@ void uf__fault_wait(struct uf__ctx *c, uintptr_t page, int kind, const struct uf
 	/* Counted before it can be read, so a reader never takes it below 0. */
 	atomic_fetch_add(&c->npending, 1);
 	set_state(s, w, SLOT_PENDING);
-	uf__bell_sync(c, -1);
 
+	/* Asked before the doorbell rings, as the kernel wakes readers only
+	 * once it knows the thread must wait: a handler woken first could
+	 * fill the page with DONTWAKE and the thread would go on unwoken. */
 	if (!still_needed(arg)) {
 		/* Resolved meanwhile: take the fault back in whatever state it
 		 * reached; a reader may already have delivered it (a handler
@@ -304,6 +306,7 @@ void uf__fault_wait(struct uf__ctx *c, uintptr_t page, int kind, const struct uf
 			}
 		}
 	}
+	uf__bell_sync(c, -1);
 	/* From here on only the slot is touched: the context may go. */
 	uf__leave(token);
 	w = wait_woken(s);
