@@ -959,43 +959,10 @@ static void test_storm_read_norestart(const struct t_env *env) { storm_at_reader
 #define KP	64	/* pages the touchers walk */
 #define KT	3	/* touchers */
 
-static int send_fd(int sock, int fd)
-{
-	char one = 1;
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } ctl;
-	memset(&ctl, 0, sizeof(ctl));
-	struct iovec iov = { &one, 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			    .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char one;
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } ctl;
-	struct iovec iov = { &one, 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			    .msg_controllen = sizeof(ctl.buf) };
-	if (recvmsg(sock, &m, 0) != 1)
-		return -1;
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	int fd;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 /* The monitor: serves every fault with SRV(page) until killed. */
 static void monitor(int sock, size_t page)
 {
-	int fd = recv_fd(sock);
+	int fd = t_recv_fd(sock);
 	if (fd < 0)
 		_exit(2);
 	char *base;
@@ -1055,7 +1022,7 @@ static void test_handler_killed(const struct t_env *env)
 		close(sv[1]);
 		int fd = f_uffd(env, F_MODE_M, 0);
 		T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
-		T_SYS(send_fd(sv[0], fd));
+		T_SYS(t_send_fd(sv[0], fd));
 		T_EQ(write(sv[0], &r.addr, sizeof(r.addr)), (ssize_t)sizeof(r.addr));
 		T_OK(uf_close(fd));
 		struct walker w[KT];

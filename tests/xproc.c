@@ -57,39 +57,6 @@ struct mon {
 
 #define DATA_MAX (1u << 20)
 
-static int send_fd(int sock, int fd)
-{
-	char one = 1;
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } ctl;
-	memset(&ctl, 0, sizeof(ctl));
-	struct iovec iov = { &one, 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			    .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char one;
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } ctl;
-	struct iovec iov = { &one, 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			    .msg_controllen = sizeof(ctl.buf) };
-	if (recvmsg(sock, &m, 0) != 1)
-		return -1;
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	int fd;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 /* A raw hello, as a hostile peer would write it: returns the channel or -1. */
 static int raw_hello(int fd)
 {
@@ -133,7 +100,7 @@ static void mon_serve(int ctl)
 			break;
 		switch (c.op) {
 		case M_GIVE:
-			fd = recv_fd(ctl);
+			fd = t_recv_fd(ctl);
 			r.ret = fd;
 			break;
 		case M_IOCTL: {
@@ -241,7 +208,7 @@ static struct mon_res mon_call(struct mon *m, struct mon_cmd *c, const void *dat
 	    (c->data_len && send(m->ctl, data, c->data_len, MSG_NOSIGNAL) != (ssize_t)c->data_len))
 		T_FAIL("the monitor is gone");
 	if (c->op == M_GIVE)
-		T_ASSERT(send_fd(m->ctl, (int)c->n) == 0);
+		T_ASSERT(t_send_fd(m->ctl, (int)c->n) == 0);
 	if (recv(m->ctl, &r, sizeof(r), MSG_WAITALL) != sizeof(r))
 		T_FAIL("the monitor died");
 	return r;

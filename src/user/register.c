@@ -149,14 +149,21 @@ static int open_maps(void)
 	return open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 }
 
-int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end)
+/* The first VMA ending above addr, from a fresh read of the maps. */
+static int vma_lookup(uintptr_t addr, struct vma *v)
 {
 	int maps = open_maps();
 	if (maps < 0)
 		return -errno;
-	struct vma v;
-	int r = vma_at(maps, addr, &v);
+	int r = vma_at(maps, addr, v);
 	close(maps);
+	return r;
+}
+
+int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end)
+{
+	struct vma v;
+	int r = vma_lookup(addr, &v);
 	if (r == 0) {
 		*start = v.start;
 		*end = v.end;
@@ -166,12 +173,8 @@ int uf__vma_next(uintptr_t addr, uintptr_t *start, uintptr_t *end)
 
 int uf__vma_prot(uintptr_t addr)
 {
-	int maps = open_maps();
-	if (maps < 0)
-		return -errno;
 	struct vma v;
-	int r = vma_at(maps, addr, &v);
-	close(maps);
+	int r = vma_lookup(addr, &v);
 	if (r == 0)
 		r = v.start <= addr ? v.prot : -ENOENT;
 	return r;

@@ -116,6 +116,11 @@ typedef struct t_thread { unsigned long id; void *(*fn)(void *); void *arg; void
 void t_spawn(t_thread *t, void *(*fn)(void *), void *arg);
 void *t_join(t_thread *t);
 
+/* Hand a descriptor over a Unix socket (SCM_RIGHTS, fdpass.c): 0 / the
+ * descriptor received, or -1. */
+int t_send_fd(int sock, int fd);
+int t_recv_fd(int sock);
+
 /* Sleep a little (milliseconds), for giving another thread time to block. */
 void t_msleep(unsigned ms);
 /* Wait until *flag becomes nonzero, up to ms milliseconds; 1 if it did. */
