@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/uio.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include "internal.h"
@@ -44,18 +43,18 @@ struct uf__scan {
 };
 
 /* ------------------------------------------------------------------------ */
-/* The caller's memory, read and written without trusting it                */
+/* Arguments                                                                 */
 
+/* The caller's memory is read and written without trusting it (EFAULT, not
+ * SIGSEGV): uf__copy_in()/uf__copy_out(), addresses given as __u64. */
 static int copy_in(void *to, __u64 from, size_t len)
 {
-	struct iovec l = { to, len }, r = { (void *)(uintptr_t)from, len };
-	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	return uf__copy_in(to, (const void *)(uintptr_t)from, len);
 }
 
 static int copy_out(__u64 to, const void *from, size_t len)
 {
-	struct iovec l = { (void *)from, len }, r = { (void *)(uintptr_t)to, len };
-	return process_vm_writev(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	return uf__copy_out((void *)(uintptr_t)to, from, len);
 }
 
 /* The kernel's access_ok(): the range lies below the top of user space. */
