@@ -205,9 +205,54 @@ uint8_t uf__page_lock(struct uf__map *m, size_t pg)
 	}
 }
 
+/* Give a page of a chunk that opened while the page was busy the state its
+ * operation leaves it in.  Best effort: a failure (out of memory) leaves the
+ * page as the opener made it. */
+static void page_apply(struct uf__map *m, uintptr_t addr, uint8_t state)
+{
+	if (state & PS_MAPPED)
+		(void)m->ops->show(m, addr, m->page, uf__page_prot(m, state));
+	else
+		(void)m->ops->hide(m, addr, m->page);
+	if (m->ops->guards)
+		(void)mprotect((void *)addr, m->page, uf__page_prot(m, state));
+}
+
+/* An operation on a page of a chunk that was not open skipped its show,
+ * hide or protection change (marking the page PS_DEFER): the opener applies
+ * the states it finds.  But an opener that read this page's state before the
+ * operation stores its final one applies the old one.  So: publish the final
+ * state while still holding the page, then look at the chunk again.  Still
+ * covered: every later opener reads the final state.  Being opened or open:
+ * the opener may have used the old state, so wait for it to finish and
+ * apply the final state here.  (Sequentially consistent atomics: either the
+ * opener's claim of the chunk comes after our store, or we see the claim.) */
 void uf__page_unlock(struct uf__map *m, size_t pg, uint8_t state)
 {
-	atomic_store(&m->pst[pg], (uint8_t)(state & ~PS_BUSY));
+	state &= (uint8_t)~(PS_BUSY | PS_DEFER);
+	if (atomic_load(&m->pst[pg]) & PS_DEFER) {
+		size_t ch = (pg << m->page_shift) >> m->chunk_shift;
+		atomic_store(&m->pst[pg], (uint8_t)(state | PS_BUSY));
+		uint8_t c;
+		for (int n = 0; (c = atomic_load(&m->cst[ch])) == CS_BUSY; n++)
+			if (n > 100)
+				sched_yield();
+			else
+				cpu_relax();
+		if (c == CS_OPEN)
+			page_apply(m, m->start + (pg << m->page_shift), state);
+	}
+	atomic_store(&m->pst[pg], state);
+}
+
+/* The chunk of addr is not open: the change is left to its opener, and
+ * checked again when the page is released (uf__page_unlock). */
+static int deferred(struct uf__map *m, uintptr_t addr)
+{
+	if (atomic_load(&m->cst[uf__chidx(m, addr)]) == CS_OPEN)
+		return 0;
+	atomic_fetch_or(&m->pst[uf__pgidx(m, addr)], PS_DEFER);
+	return 1;
 }
 
 int uf__page_prot(const struct uf__map *m, uint8_t state)
@@ -218,21 +263,21 @@ int uf__page_prot(const struct uf__map *m, uint8_t state)
 int uf__page_show(struct uf__map *m, uintptr_t addr, uint8_t state)
 {
 	/* A chunk still covered shows the page when it opens. */
-	if (atomic_load(&m->cst[uf__chidx(m, addr)]) != CS_OPEN)
+	if (deferred(m, addr))
 		return 0;
 	return m->ops->show(m, addr, m->page, uf__page_prot(m, state));
 }
 
 int uf__page_hide(struct uf__map *m, uintptr_t addr)
 {
-	if (atomic_load(&m->cst[uf__chidx(m, addr)]) != CS_OPEN)
+	if (deferred(m, addr))
 		return 0;
 	return m->ops->hide(m, addr, m->page);
 }
 
 int uf__page_setwp(struct uf__map *m, uintptr_t addr, uint8_t state)
 {
-	if (atomic_load(&m->cst[uf__chidx(m, addr)]) != CS_OPEN)
+	if (deferred(m, addr))
 		return 0;
 	/* With guard markers, protection and visibility are independent; with
 	 * mprotect they are one thing, and a hidden page stays hidden. */
@@ -278,15 +323,19 @@ static int protect_fn(struct uf__map *m, uintptr_t a, size_t len, int prot)
 static int open_run(struct uf__map *m, uintptr_t from, uintptr_t to)
 {
 	int r, ro = m->prot & ~PROT_WRITE;
-	/* Pages busy in another operation keep their state until it ends; the
-	 * operation then sees CS_OPEN and shows or hides the page itself. */
+	/* A page busy in another operation may change under us: that
+	 * operation applies its final state itself once we are done
+	 * (uf__page_unlock). */
 	if (m->ops->guards) {
 		/* Markers first, while the whole chunk is still inaccessible. */
 		r = for_runs(m, from, to, PS_MAPPED, 0, hide_fn, 0);
-		if (r == 0)
-			r = protect_fn(m, from, to - from, m->prot);
+		/* Each page straight to its protection: never writable for a
+		 * moment when write-protected (a write then would go unseen,
+		 * the loss tests/pagemap_scan.c concurrent_writers caught). */
 		if (r == 0)
 			r = for_runs(m, from, to, PS_WP, PS_WP, protect_fn, ro);
+		if (r == 0)
+			r = for_runs(m, from, to, PS_WP, 0, protect_fn, m->prot);
 	} else {
 		r = for_runs(m, from, to, PS_MAPPED | PS_WP, PS_MAPPED, m->ops->show, m->prot);
 		if (r == 0)

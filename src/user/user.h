@@ -142,6 +142,8 @@ void uf__remote_forget(int fd);
 #define PS_MAPPED	0x01	/* the application's view shows the page */
 #define PS_WP		0x02	/* write-protected (UFFDIO_WRITEPROTECT) */
 #define PS_POISON	0x04	/* UFFDIO_POISON: an access raises SIGBUS */
+#define PS_DEFER	0x40	/* that operation left its show/hide/protection
+				 * to a chunk not open yet (space.c) */
 #define PS_BUSY		0x80	/* an operation on the page is in progress */
 
 /* Per-chunk states: a chunk is PROT_NONE as a whole until first used. */
