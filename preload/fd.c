@@ -194,6 +194,7 @@ UF_SHIM_EXPORT int close(int fd)
 		uf__shim_pagemap_closed(fd);
 	if (!uf__shim_on())
 		return uf__real_close(fd);
+	uf__shim_epoll_closed(fd);
 	if (uf__shim_is_device(fd))
 		uf__shim_device_closed(fd);
 	struct uf__ctx *c = uf__shim_ctx(fd);

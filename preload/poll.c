@@ -13,8 +13,7 @@
  * ready.  Readiness also keeps to the kernel's bits: POLLIN, never the
  * socket's POLLRDNORM.
  *
- * epoll is not replaced (docs/LIMITATIONS.md): it reports what the socket
- * shows.
+ * epoll has the same states added in epoll.c.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -29,8 +28,7 @@ int uf__shim_pollerr(struct uf__ctx *c, int fd)
 	return fl >= 0 && !(fl & O_NONBLOCK);
 }
 
-/* 1 if fd is ours and polls as POLLERR, 0 if ours and not, -1 if not ours. */
-static int state_of(int fd)
+int uf__shim_poll_state(int fd)
 {
 	if (fd < 0 || uf__fd_engine(fd) != &uf__user_engine)
 		return -1;
@@ -54,7 +52,7 @@ static int poll_common(struct pollfd *fds, nfds_t n, const struct timespec *t, c
 		return real(fds, n, t, sm, ms);
 	int ours = 0, errs = 0;
 	for (nfds_t i = 0; i < n; i++) {
-		int s = state_of(fds[i].fd);
+		int s = uf__shim_poll_state(fds[i].fd);
 		ours += s >= 0;
 		errs += s > 0;
 	}
@@ -71,7 +69,7 @@ static int poll_common(struct pollfd *fds, nfds_t n, const struct timespec *t, c
 			return (int)uf__shim_ret(-ENOMEM);
 		memcpy(p, fds, n * sizeof(*p));
 		for (nfds_t i = 0; i < n; i++)
-			if (state_of(p[i].fd) > 0)
+			if (uf__shim_poll_state(p[i].fd) > 0)
 				p[i].fd = -1;
 		struct timespec zero = { 0, 0 };
 		r = real(p, n, &zero, sm, 0);
@@ -85,7 +83,7 @@ static int poll_common(struct pollfd *fds, nfds_t n, const struct timespec *t, c
 		return r;
 	r = 0;
 	for (nfds_t i = 0; i < n; i++) {
-		if (fds[i].revents && state_of(fds[i].fd) >= 0)
+		if (fds[i].revents && uf__shim_poll_state(fds[i].fd) >= 0)
 			fds[i].revents &= KERNEL_BITS;
 		r += fds[i].revents != 0;
 	}
@@ -124,7 +122,7 @@ static int select_common(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval 
 	FD_ZERO(&errs);
 	if (uf__shim_on())
 		for (int fd = 0; fd < n && fd < FD_SETSIZE; fd++)
-			if (((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w))) && state_of(fd) > 0) {
+			if (((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w))) && uf__shim_poll_state(fd) > 0) {
 				FD_SET(fd, &errs);
 				nerr++;
 			}

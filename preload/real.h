@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -62,7 +63,13 @@
 	X(ssize_t, readlinkat, (int dir, const char *p, char *buf, size_t n),		\
 	  (dir, p, buf, n))								\
 	X(FILE *, fopen, (const char *p, const char *m), (p, m))			\
-	X(FILE *, fopen64, (const char *p, const char *m), (p, m))
+	X(FILE *, fopen64, (const char *p, const char *m), (p, m))			\
+	X(int, epoll_ctl, (int ep, int op, int fd, struct epoll_event *e), (ep, op, fd, e)) \
+	X(int, epoll_wait, (int ep, struct epoll_event *e, int n, int ms), (ep, e, n, ms)) \
+	X(int, epoll_pwait, (int ep, struct epoll_event *e, int n, int ms,		\
+			     const sigset_t *s), (ep, e, n, ms, s))			\
+	X(int, epoll_pwait2, (int ep, struct epoll_event *e, int n,			\
+			      const struct timespec *t, const sigset_t *s), (ep, e, n, t, s))
 
 /* Variadic: syscall, open, open64, openat, openat64, ioctl, fcntl, fcntl64,
  * mremap (declared by hand below). */

@@ -10,6 +10,7 @@
  *   open.c      userfaultfd(2) through syscall(), /dev/userfaultfd + USERFAULTFD_IOC_NEW
  *   fd.c        ioctl, read/readv, write, fcntl, dup*, close on the descriptor
  *   poll.c      poll/ppoll/select/pselect: the kernel's POLLERR states
+ *   epoll.c     epoll_ctl/epoll_wait/epoll_pwait/epoll_pwait2: the same for epoll
  *   memory.c    madvise/munmap (REMOVE and UNMAP events), mremap (passed on)
  *   signals.c   sigaction/signal for SIGSEGV: the engine's handler stays first
  *   xfer.c      system calls that meet a missing page of a registered range
@@ -83,6 +84,11 @@ ssize_t uf__shim_read_msgs(int fd, const struct iovec *iov, int cnt);
 /* poll.c: does fd poll as POLLERR on the kernel (before UFFDIO_API, or
  * blocking)?  c is its context. */
 int uf__shim_pollerr(struct uf__ctx *c, int fd);
+/* 1 if fd is ours and polls as POLLERR, 0 if ours and not, -1 if not ours. */
+int uf__shim_poll_state(int fd);
+
+/* epoll.c: fd (a watched descriptor or an epoll set) is being closed. */
+void uf__shim_epoll_closed(int fd);
 
 /* xfer.c: fault in, from user mode, the page at addr if it is user-engine
  * memory that the kernel would have faulted on for this access (write:
