@@ -12,10 +12,15 @@
  * turns the shim on in a process that never opened a context itself.  A
  * forked child's copies of its parent's descriptors are recognised the
  * first time they are used (state.c: listed as ours, but no context of
- * this process).
+ * this process), and those inherited across exec(2) are found when the
+ * shim starts (a look at each socket among the descriptors it finds open:
+ * fstat and three getsockopt, nothing sent).
  */
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include "shim.h"
 
 #define PASSED 64
@@ -81,4 +86,34 @@ void uf__shim_passed_received(const struct msghdr *m)
 				uf__shim_passed_add(fd);
 		}
 	}
+}
+
+void uf__shim_passed_inherited(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int self = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		struct stat st;
+		if (*end || end == e->d_name || fd == self || fd < 0 || fd > 0x7fffffff)
+			continue;
+		if (fstat((int)fd, &st) == 0 && S_ISSOCK(st.st_mode) && uf__remote_is_user_fd((int)fd))
+			uf__shim_passed_add((int)fd);
+	}
+	closedir(d);
+}
+
+/* recvmmsg(2): as recvmsg() for the descriptors that arrive (a fault of
+ * its buffers in registered memory is not retried: docs/LIMITATIONS.md). */
+UF_SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *t)
+{
+	int r = uf__real_recvmmsg(fd, v, n, flags, t);
+	for (int i = 0; i < r; i++)
+		if (v[i].msg_hdr.msg_controllen)
+			uf__shim_passed_received(&v[i].msg_hdr);
+	return r;
 }

@@ -43,6 +43,8 @@
 	X(ssize_t, sendto, (int fd, const void *buf, size_t n, int fl,			\
 			    const struct sockaddr *a, socklen_t al), (fd, buf, n, fl, a, al)) \
 	X(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))	\
+	X(int, recvmmsg, (int fd, struct mmsghdr *v, unsigned n, int fl, struct timespec *t), \
+	  (fd, v, n, fl, t))								\
 	X(int, close, (int fd), (fd))							\
 	X(int, dup, (int fd), (fd))							\
 	X(int, dup2, (int fd, int to), (fd, to))					\

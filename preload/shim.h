@@ -117,5 +117,7 @@ void uf__shim_passed_add(int fd);
 void uf__shim_passed_received(const struct msghdr *m);
 void uf__shim_passed_dup(int from, int to);
 void uf__shim_passed_closed(int fd);
+/* At start: those inherited across exec(2). */
+void uf__shim_passed_inherited(void);
 
 #endif /* UF_SHIM_H */

@@ -69,4 +69,5 @@ void uf__shim_track_dup(int from, int to)
 __attribute__((constructor)) static void shim_init(void)
 {
 	uf__shim_resolve_all();
+	uf__shim_passed_inherited();
 }

@@ -6,8 +6,11 @@
  *  1. received: a monitor forked before the descriptor existed receives it
  *     over a Unix socket (SCM_RIGHTS, as Firecracker hands it to its page
  *     server) and resolves the target's faults with UFFDIO_COPY;
- *  2. inherited: a child forked after registration (no EVENT_FORK) serves
- *     its parent's faults on the copy of the descriptor it inherited.
+ *  2. the same received with recvmmsg(2);
+ *  3. inherited: a child forked after registration (no EVENT_FORK) serves
+ *     its parent's faults on the copy of the descriptor it inherited;
+ *  4. inherited across exec(2): that child runs this program again, which
+ *     serves on the descriptor number it is given.
  *
  * The target checks every page; the monitor reports what it read.
  */
@@ -67,15 +70,19 @@ static void send_fd(int sock, int fd)
 	CHECK(sendmsg(sock, &m, 0) == 1);
 }
 
-static int recv_fd(int sock)
+static int recv_fd(int sock, int many)
 {
 	char byte;
 	struct iovec v = { &byte, 1 };
 	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.buf,
-			    .msg_controllen = sizeof(ctl.buf) };
-	CHECK(recvmsg(sock, &m, 0) == 1);
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	struct mmsghdr mm = { .msg_hdr = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.buf,
+					   .msg_controllen = sizeof(ctl.buf) } };
+	struct msghdr *m = &mm.msg_hdr;
+	if (many)
+		CHECK(recvmmsg(sock, &mm, 1, 0, NULL) == 1 && mm.msg_len == 1);
+	else
+		CHECK(recvmsg(sock, m, 0) == 1);
+	struct cmsghdr *h = CMSG_FIRSTHDR(m);
 	CHECK(h && h->cmsg_type == SCM_RIGHTS);
 	int fd;
 	memcpy(&fd, CMSG_DATA(h), sizeof(int));
@@ -89,7 +96,7 @@ static int wait_child(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
 }
 
-static void received(void)
+static void received(int many)
 {
 	int sv[2];
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
@@ -98,7 +105,7 @@ static void received(void)
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		close(sv[0]);
-		int fd = recv_fd(sv[1]);
+		int fd = recv_fd(sv[1], many);
 		int r = serve(fd, base);
 		close(fd);
 		_exit(r);
@@ -109,33 +116,46 @@ static void received(void)
 	send_fd(sv[0], uffd);
 	int good = touch_all(base);
 	int r = wait_child(pid);
-	printf("received: pages %s, monitor exit %d\n", good ? "ok" : "WRONG", r);
+	printf("received (%s): pages %s, monitor exit %d\n", many ? "recvmmsg" : "recvmsg",
+	       good ? "ok" : "WRONG", r);
 	close(uffd);
 	close(sv[0]);
 	munmap(base, NPAGES * PAGE);
 }
 
-static void inherited(void)
+static void inherited(int exec)
 {
 	char *base = map_anon(NPAGES * PAGE);
-	int uffd = uffd_open(O_CLOEXEC | O_NONBLOCK, 0);
+	int uffd = uffd_open(exec ? O_NONBLOCK : O_CLOEXEC | O_NONBLOCK, 0);
 	uffd_register(uffd, base, NPAGES * PAGE, UFFDIO_REGISTER_MODE_MISSING);
 	pid_t pid = fork();
 	CHECK(pid >= 0);
-	if (pid == 0)
-		_exit(serve(uffd, base));
+	if (pid == 0) {
+		if (!exec)
+			_exit(serve(uffd, base));
+		char fd_arg[16], base_arg[32];
+		snprintf(fd_arg, sizeof(fd_arg), "%d", uffd);
+		snprintf(base_arg, sizeof(base_arg), "%lx", (unsigned long)(uintptr_t)base);
+		execl("/proc/self/exe", "passed_fd", "serve", fd_arg, base_arg, (char *)NULL);
+		_exit(99);
+	}
 	int good = touch_all(base);
 	int r = wait_child(pid);
-	printf("inherited: pages %s, monitor exit %d\n", good ? "ok" : "WRONG", r);
+	printf("inherited%s: pages %s, monitor exit %d\n", exec ? " across exec" : "",
+	       good ? "ok" : "WRONG", r);
 	close(uffd);
 	munmap(base, NPAGES * PAGE);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	received();
-	inherited();
+	if (argc == 4 && strcmp(argv[1], "serve") == 0)
+		return serve(atoi(argv[2]), (char *)(uintptr_t)strtoul(argv[3], NULL, 16));
+	received(0);
+	received(1);
+	inherited(0);
+	inherited(1);
 	printf("done\n");
 	return 0;
 }
