@@ -207,7 +207,11 @@ static int drops_pages(int advice)
  * content too, shared memory keeps it in its file otherwise. */
 static int drop_pages(struct uf__map *m, uintptr_t from, uintptr_t to, int advice)
 {
-	int punch = advice == MADV_REMOVE || m->ops->kind != UU_SHMEM;
+	int punch = advice == MADV_REMOVE || !m->ops->shared;
+	/* hugetlb: the kernel wants a huge page's start (and rounds the end
+	 * up to one). */
+	if (from & (m->page - 1))
+		return -EINVAL;
 	for (uintptr_t a = from; a < to; a += m->page) {
 		size_t pg = uf__pgidx(m, a);
 		uint8_t st = uf__page_lock(m, pg);
