@@ -373,6 +373,45 @@ static void test_zeropage_hugetlb(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* hugetlb's COPY looks at the destination before it reads the source: onto
+ * a page that is there, a bad source is EEXIST (elsewhere EFAULT).  A shared
+ * mapping's page counts as there when the file has it (written through
+ * another mapping), a private mapping's only when the mapping has it. */
+static void test_copy_hugetlb_dst_first(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	t_region_alias(&r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(pg, 23);
+	/* Unreadable, and kept mapped so that nothing else lands there. */
+	char *bad = mmap(NULL, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	T_ASSERT(bad != MAP_FAILED);
+	__s64 f = 0;
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, &f));
+	EXPECT_FIELD(raw_copy(fd, r.addr, bad, pg, 0, &f_), EEXIST, -EEXIST);
+	/* A page only in the file (the second page, written through the
+	 * alias): shared sees it, private does not. */
+	memset(r.alias + pg, 0x5a, pg);
+	if (t_mem_is_shared(env->mem)) {
+		EXPECT_FIELD(raw_copy(fd, r.addr + pg, bad, pg, 0, &f_), EEXIST, -EEXIST);
+		EXPECT_FIELD(raw_copy(fd, r.addr + pg, src, pg, 0, &f_), EEXIST, -EEXIST);
+		T_EQ(r.addr[pg + 7], 0x5a);
+	} else {
+		EXPECT_FIELD(raw_copy(fd, r.addr + pg, bad, pg, 0, &f_), EFAULT, -EFAULT);
+		T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, &f));
+		T_EQ(f, (long long)pg);
+		T_EQ(memcmp(r.addr + pg, src, pg), 0);
+		T_EQ(r.alias[pg + 7], 0x5a);	/* the file keeps its own */
+	}
+	T_EQ(memcmp(r.addr, src, pg), 0);
+	munmap(bad, pg);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 /* ------------------------------------------------------------------------ */
 /* CONTINUE                                                                 */
 
@@ -973,6 +1012,7 @@ static const struct t_case cases[] = {
 	{ "zeropage", test_zeropage, T_MEM_NO_HUGETLB, 0 },
 	{ "zeropage_wp_marker", test_zeropage_wp_marker, T_MEM_NO_HUGETLB, UFFD_FEATURE_WP_UNPOPULATED },
 	{ "zeropage_hugetlb_einval", test_zeropage_hugetlb, T_MEM_HUGETLB_ALL, 0 },
+	{ "copy_hugetlb_dst_first", test_copy_hugetlb_dst_first, T_MEM_HUGETLB_ALL, 0 },
 	{ "continue", test_continue, NOT_ANON, 0 },
 	{ "continue_partial", test_continue_partial, NOT_ANON, 0 },
 	{ "continue_wp", test_continue_wp, NOT_ANON, 0 },
