@@ -100,11 +100,12 @@ struct hearer {
  * and b (already known to have one owner and one mode)?  Registering the
  * pieces of a VMA one by one makes a map each, where the kernel merges the
  * pieces back into one VMA: same flags and context, same file (or none)
- * at contiguous offsets. */
+ * at contiguous offsets.  Not hugetlb VMAs: the kernel never merges those. */
 static int one_vma(const struct uf__map *a, const struct uf__map *b)
 {
 	return a == b || (a->end == b->start && a->ops == b->ops && a->prot == b->prot &&
-			  a->vm_ino == b->vm_ino && a->vm_off + (a->end - a->start) == b->vm_off);
+			  a->vm_ino == b->vm_ino && a->vm_off + (a->end - a->start) == b->vm_off &&
+			  !uf__kind_hugetlb(a->ops->kind));
 }
 
 /* Let go of hearers that will not be told (the call fails). */
