@@ -374,6 +374,13 @@ struct uf__scan;
  * PM_SCAN_WP_MATCHING the caller protects it now), 0 passed over, -ENOSPC
  * the walk ends before it, -EPERM (PM_SCAN_CHECK_WPASYNC), -EFAULT. */
 int uf__scan_page(struct uf__scan *s, uintptr_t addr, __u64 categories);
+/* Offer [start, end), part (part = 1) or all of one huge page, with its
+ * categories, in one piece as the kernel's hugetlb walk does: 1 taken, 0
+ * passed over, or an error as above.  whole: it is to be protected
+ * (PM_SCAN_WP_MATCHING), so all of the huge page or none: a part, or one
+ * max_pages would cut, is passed over and walk_end says start. */
+int uf__scan_huge(struct uf__scan *s, uintptr_t start, uintptr_t end, __u64 categories, int whole,
+		  int part);
 /* The first engine memory at or above addr: 0 and [*start, *end), or -ENOENT. */
 int uf__scan_next(uintptr_t addr, uintptr_t *start, uintptr_t *end);
 /* Offer every page of [from, to), engine memory from uf__scan_next(). */
