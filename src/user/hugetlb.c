@@ -156,3 +156,15 @@ int uf__hugetlb_views(struct uf__map *m, uintptr_t vma_start, uintptr_t vma_end,
 	close(fd);
 	return r;
 }
+
+void *uf__hugetlb_file_view(uintptr_t vma_start, uintptr_t vma_end, unsigned dev_major,
+			    unsigned dev_minor, unsigned long long ino, unsigned long long off,
+			    size_t len)
+{
+	int fd = uf__hugetlb_open(vma_start, vma_end, dev_major, dev_minor, ino);
+	if (fd < 0)
+		return NULL;
+	void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_NORESERVE, fd, (off_t)off);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}

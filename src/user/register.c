@@ -332,6 +332,13 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 				m->alias = a;
 		}
 		out->memfd = fd;
+		/* Private hugetlb: the file's pages seen through a view that
+		 * reserves nothing, where there is a way to the file; else the
+		 * original is kept aside (map_cover), with the huge pages its
+		 * mapping reserved. */
+		if (r == 0 && v->kind == UU_HUGETLB_PRIVATE)
+			m->upstream = uf__hugetlb_file_view(v->start, v->end, v->dev_major, v->dev_minor,
+							    v->ino, v->off + (start - v->start), len);
 		int readable = v->prot & PROT_READ;
 		if (r == 0 && !readable && mprotect((void *)start, len, PROT_READ) < 0)
 			r = -errno;
@@ -379,7 +386,7 @@ static int map_cover(struct prepared *p)
 			r = -errno;
 		return r;
 	}
-	if (m->ops->upstream_cached) {
+	if (m->ops->upstream_cached && !m->upstream) {
 		/* Keep the original aside: its page cache pages are what a
 		 * MINOR fault finds and a read of an untouched page shows. */
 		void *up = reserve_aligned(len, m->page);

@@ -294,6 +294,11 @@ int uf__hugetlb_open(uintptr_t vma_start, uintptr_t vma_end, unsigned dev_major,
  * descriptor of the file could be had, or it is not writable). */
 int uf__hugetlb_views(struct uf__map *m, uintptr_t vma_start, uintptr_t vma_end, unsigned dev_major,
 		      unsigned dev_minor, unsigned long long ino, unsigned long long off);
+/* A read-only MAP_PRIVATE | MAP_NORESERVE view of len bytes at offset off
+ * of the file that VMA maps, or NULL when no descriptor of it can be had. */
+void *uf__hugetlb_file_view(uintptr_t vma_start, uintptr_t vma_end, unsigned dev_major,
+			    unsigned dev_minor, unsigned long long ino, unsigned long long off,
+			    size_t len);
 /* Is the huge page at view (in a MAP_PRIVATE view of a hugetlb file) in the
  * file's page cache?  1/0; takes a free huge page for a moment, and says 0
  * when there is none.  Signal-safe. */
