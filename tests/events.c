@@ -313,6 +313,20 @@ static void test_remove_hugetlb(const struct t_env *env)
 	t_join(&c.th);
 	T_OK(c.ret);
 	f_expect_no_msg(fd, 0);
+	/* Ranges that are not whole huge pages: a start inside one is EINVAL
+	 * (MADV_FREE always), and so is an unmap that would split one, with no
+	 * event; DONTNEED's end is rounded down (nothing left: no event). */
+	T_ERR(uf_madvise(r.addr + 4096, pg, MADV_DONTNEED), EINVAL);
+	T_ERR(uf_madvise(r.addr, pg, MADV_FREE), EINVAL);
+	T_OK(uf_madvise(r.addr, 4096, MADV_DONTNEED));
+	T_ERR(uf_munmap(r.addr + 4096, pg), EINVAL);
+	T_ERR(uf_munmap(r.addr, 4096), EINVAL);
+	f_expect_no_msg(fd, 0);
+	call_start(&c, r.addr, pg + 4096, MADV_DONTNEED);
+	expect_event(fd, UFFD_EVENT_REMOVE, r.addr, r.addr + pg);
+	T_ASSERT(t_wait_flag(&c.done, 2000));
+	t_join(&c.th);
+	T_OK(c.ret);
 	uf_close(fd);
 	munmap(src, pg);
 	t_region_unmap(&r);
