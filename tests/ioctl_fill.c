@@ -889,6 +889,23 @@ static void test_wake_hugetlb(const struct t_env *env)
 	T_EQ(t.seen, (unsigned char)src[5000]);
 	uf_close(fd);
 	t_region_unmap(&r);
+
+	/* With EXACT_ADDRESS the address matched is the exact one: a WAKE of
+	 * the huge page's first 4 KiB misses a fault at 5000. */
+	t_region_map(env, 1, &r);
+	fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EXACT_ADDRESS);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	f_touch_start(&t, r.addr + 5000, 0, 0);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + 5000));
+	T_OK(uf_copy(fd, r.addr, src, r.len, UFFDIO_COPY_MODE_DONTWAKE, &f));
+	T_OK(uf_wake(fd, r.addr, 4096));
+	f_touch_blocked(&t, 100);
+	T_OK(uf_wake(fd, r.addr + 4096, 4096));
+	f_touch_finish(&t, 2000);
+	T_EQ(t.seen, (unsigned char)src[5000]);
+	uf_close(fd);
+	t_region_unmap(&r);
 }
 
 /* ------------------------------------------------------------------------ */

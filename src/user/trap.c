@@ -150,7 +150,9 @@ static int deliver(struct fault *f, int write, unsigned tok)
 	msg.arg.pagefault.address = (c->features & UFFD_FEATURE_EXACT_ADDRESS) ? f->addr : f->page;
 	if (c->features & UFFD_FEATURE_THREAD_ID)
 		msg.arg.pagefault.feat.ptid = (__u32)uf__sys_gettid();
-	uf__fault_wait(c, f->page, f->kind, &msg, still_needed, f, tok);
+	/* Woken by ranges holding the message's address, as the kernel's
+	 * waiters are (inside a huge page, EXACT_ADDRESS makes a difference). */
+	uf__fault_wait(c, (uintptr_t)msg.arg.pagefault.address, f->kind, &msg, still_needed, f, tok);
 	return 1;
 }
 
