@@ -40,6 +40,8 @@ struct uf__scan {
 	__u64 n_out;			/* regions written to a.vec */
 	__u64 found;			/* pages reported */
 	__u64 stop_at;			/* walk_end after an early stop */
+	__u64 cut_at;			/* walk_end after a complete walk, when a
+					 * huge page was left out (uf__scan_huge) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -174,6 +176,49 @@ int uf__scan_page(struct uf__scan *s, uintptr_t addr, __u64 cats)
 	return r ? r : 1;
 }
 
+int uf__scan_huge(struct uf__scan *s, uintptr_t start, uintptr_t end, __u64 cats, int whole,
+		  int part)
+{
+	if (!(cats & PAGE_IS_WPALLOWED)) {
+		if (s->a.flags & PM_SCAN_CHECK_WPASYNC)
+			return -EPERM;
+		if (s->a.flags & PM_SCAN_WP_MATCHING)
+			return 0;
+	}
+	if (!interesting(s, cats))
+		return 0;
+	cats &= s->a.return_mask;
+	__u64 room = s->a.max_pages - s->found, n = (end - start) / PAGE;
+	if (s->a.vec_len) {
+		/* No page left, or no region left for a new one: the walk
+		 * ends here. */
+		int merges = s->cur.end == start && s->cur.categories == cats;
+		if (!room || (s->cur.end && !merges && s->n_out + 1 >= s->a.vec_len)) {
+			s->stop_at = start;
+			return -ENOSPC;
+		}
+	}
+	/* To be protected but not all of it can be: the kernel takes back what
+	 * it reported of it, says the walk ended there, and goes on. */
+	if (whole && (part || (s->a.vec_len && n > room))) {
+		s->cut_at = start;
+		return 0;
+	}
+	if (!s->a.vec_len)
+		return 1;
+	int cut = n > room;
+	if (cut)
+		end = start + room * PAGE;
+	int r = add_region(s, start, end, cats);
+	if (r)
+		return r;
+	if (cut) {
+		s->stop_at = end;
+		return -ENOSPC;
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Memory the engine does not manage: the kernel's answer, merged in        */
 
@@ -271,8 +316,8 @@ UF_EXPORT long uf_pagemap_scan(struct pm_scan_arg *arg)
 	r = walk(&s, pm);
 	if (r == -ENOSPC)
 		s.a.walk_end = s.stop_at;
-	else
-		s.a.walk_end = s.a.end;		/* done, or failed (as the kernel says) */
+	else		/* done, or failed (as the kernel says) */
+		s.a.walk_end = s.cut_at ? s.cut_at : s.a.end;
 	int f = flush(&s);
 	if (r == -ENOSPC || !r)
 		r = f;

@@ -259,6 +259,79 @@ static void test_remove_merged_pieces(const struct t_env *env)
 	}
 }
 
+/* hugetlb (no ZEROPAGE there, so the cases above leave it out): a REMOVE
+ * for MADV_DONTNEED and MADV_REMOVE, fills in between say EAGAIN; shared
+ * memory keeps dropped pages in its file, private memory faults again, and
+ * a punched page faults again on both.  A VMA registered in two pieces stays
+ * two VMAs (hugetlb VMAs are not merged back): one REMOVE per piece. */
+static void test_remove_hugetlb(const struct t_env *env)
+{
+	struct t_region r;
+	const size_t pg = env->page;
+	int fd = setup(env, &r, 4, 3, UFFD_FEATURE_EVENT_REMOVE);
+	char *src = t_buffer(pg, 61);
+	struct caller c;
+	call_start(&c, r.addr, 2 * pg, MADV_DONTNEED);
+	wait_queued(fd);
+	T_ASSERT(!c.done);
+	struct uffdio_copy cp = { f_ul(r.addr + 3 * pg), f_ul(src), pg, 0, F_SENTINEL };
+	T_ERR(uf_ioctl(fd, UFFDIO_COPY, &cp), EAGAIN);
+	T_EQ(cp.copy, -EAGAIN);
+	expect_event(fd, UFFD_EVENT_REMOVE, r.addr, r.addr + 2 * pg);
+	T_ASSERT(t_wait_flag(&c.done, 2000));
+	t_join(&c.th);
+	T_OK(c.ret);
+	struct f_toucher t;
+	struct uffd_msg m;
+	__s64 res;
+	if (t_mem_is_shared(env->mem)) {
+		T_ASSERT(t_check(r.addr, 3 * pg, 60));
+		/* Punching the file: the page is missing again. */
+		call_start(&c, r.addr + pg, pg, MADV_REMOVE);
+		expect_event(fd, UFFD_EVENT_REMOVE, r.addr + pg, r.addr + 2 * pg);
+		T_ASSERT(t_wait_flag(&c.done, 2000));
+		t_join(&c.th);
+		T_OK(c.ret);
+	}
+	f_touch_start(&t, r.addr + pg + 5, 0, 0);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + pg));
+	T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, &res));
+	f_touch_finish(&t, 2000);
+	T_EQ(t.seen, (unsigned char)src[5]);
+	uf_close(fd);
+	t_region_unmap(&r);
+
+	t_region_map(env, 4, &r);
+	fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EVENT_REMOVE);
+	T_OK(uf_register(fd, r.addr + 2 * pg, 2 * pg, F_MODE_M, NULL));
+	T_OK(uf_register(fd, r.addr, 2 * pg, F_MODE_M, NULL));
+	call_start(&c, r.addr, r.len, MADV_DONTNEED);
+	expect_event(fd, UFFD_EVENT_REMOVE, r.addr, r.addr + 2 * pg);
+	expect_event(fd, UFFD_EVENT_REMOVE, r.addr + 2 * pg, r.addr + 4 * pg);
+	T_ASSERT(t_wait_flag(&c.done, 2000));
+	t_join(&c.th);
+	T_OK(c.ret);
+	f_expect_no_msg(fd, 0);
+	/* Ranges that are not whole huge pages: a start inside one is EINVAL
+	 * (MADV_FREE always), and so is an unmap that would split one, with no
+	 * event; DONTNEED's end is rounded down (nothing left: no event). */
+	T_ERR(uf_madvise(r.addr + 4096, pg, MADV_DONTNEED), EINVAL);
+	T_ERR(uf_madvise(r.addr, pg, MADV_FREE), EINVAL);
+	T_OK(uf_madvise(r.addr, 4096, MADV_DONTNEED));
+	T_ERR(uf_munmap(r.addr + 4096, pg), EINVAL);
+	T_ERR(uf_munmap(r.addr, 4096), EINVAL);
+	f_expect_no_msg(fd, 0);
+	call_start(&c, r.addr, pg + 4096, MADV_DONTNEED);
+	expect_event(fd, UFFD_EVENT_REMOVE, r.addr, r.addr + pg);
+	T_ASSERT(t_wait_flag(&c.done, 2000));
+	t_join(&c.th);
+	T_OK(c.ret);
+	uf_close(fd);
+	munmap(src, pg);
+	t_region_unmap(&r);
+}
+
 static const struct t_case cases[] = {
 	{ "remove_dontneed", test_remove_dontneed, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMOVE },
 	{ "remove_punch", test_remove_punch, T_MEM(T_SHMEM) | T_MEM(T_MEMFD),
@@ -270,6 +343,7 @@ static const struct t_case cases[] = {
 	{ "release_frees_caller", test_release_frees_caller, T_MEM_NO_HUGETLB,
 	  UFFD_FEATURE_EVENT_REMOVE },
 	{ "no_feature_no_event", test_no_feature, T_MEM_NO_HUGETLB, 0 },
+	{ "remove_hugetlb", test_remove_hugetlb, T_MEM_HUGETLB_ALL, UFFD_FEATURE_EVENT_REMOVE },
 	{ "plain_memory", test_plain_memory, T_MEM_NONE, 0 },
 	{ 0 }
 };

@@ -373,6 +373,45 @@ static void test_zeropage_hugetlb(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* hugetlb's COPY looks at the destination before it reads the source: onto
+ * a page that is there, a bad source is EEXIST (elsewhere EFAULT).  A shared
+ * mapping's page counts as there when the file has it (written through
+ * another mapping), a private mapping's only when the mapping has it. */
+static void test_copy_hugetlb_dst_first(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	t_region_alias(&r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(pg, 23);
+	/* Unreadable, and kept mapped so that nothing else lands there. */
+	char *bad = mmap(NULL, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	T_ASSERT(bad != MAP_FAILED);
+	__s64 f = 0;
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, &f));
+	EXPECT_FIELD(raw_copy(fd, r.addr, bad, pg, 0, &f_), EEXIST, -EEXIST);
+	/* A page only in the file (the second page, written through the
+	 * alias): shared sees it, private does not. */
+	memset(r.alias + pg, 0x5a, pg);
+	if (t_mem_is_shared(env->mem)) {
+		EXPECT_FIELD(raw_copy(fd, r.addr + pg, bad, pg, 0, &f_), EEXIST, -EEXIST);
+		EXPECT_FIELD(raw_copy(fd, r.addr + pg, src, pg, 0, &f_), EEXIST, -EEXIST);
+		T_EQ(r.addr[pg + 7], 0x5a);
+	} else {
+		EXPECT_FIELD(raw_copy(fd, r.addr + pg, bad, pg, 0, &f_), EFAULT, -EFAULT);
+		T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, &f));
+		T_EQ(f, (long long)pg);
+		T_EQ(memcmp(r.addr + pg, src, pg), 0);
+		T_EQ(r.alias[pg + 7], 0x5a);	/* the file keeps its own */
+	}
+	T_EQ(memcmp(r.addr, src, pg), 0);
+	munmap(bad, pg);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 /* ------------------------------------------------------------------------ */
 /* CONTINUE                                                                 */
 
@@ -850,6 +889,23 @@ static void test_wake_hugetlb(const struct t_env *env)
 	T_EQ(t.seen, (unsigned char)src[5000]);
 	uf_close(fd);
 	t_region_unmap(&r);
+
+	/* With EXACT_ADDRESS the address matched is the exact one: a WAKE of
+	 * the huge page's first 4 KiB misses a fault at 5000. */
+	t_region_map(env, 1, &r);
+	fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EXACT_ADDRESS);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	f_touch_start(&t, r.addr + 5000, 0, 0);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + 5000));
+	T_OK(uf_copy(fd, r.addr, src, r.len, UFFDIO_COPY_MODE_DONTWAKE, &f));
+	T_OK(uf_wake(fd, r.addr, 4096));
+	f_touch_blocked(&t, 100);
+	T_OK(uf_wake(fd, r.addr + 4096, 4096));
+	f_touch_finish(&t, 2000);
+	T_EQ(t.seen, (unsigned char)src[5000]);
+	uf_close(fd);
+	t_region_unmap(&r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -973,6 +1029,7 @@ static const struct t_case cases[] = {
 	{ "zeropage", test_zeropage, T_MEM_NO_HUGETLB, 0 },
 	{ "zeropage_wp_marker", test_zeropage_wp_marker, T_MEM_NO_HUGETLB, UFFD_FEATURE_WP_UNPOPULATED },
 	{ "zeropage_hugetlb_einval", test_zeropage_hugetlb, T_MEM_HUGETLB_ALL, 0 },
+	{ "copy_hugetlb_dst_first", test_copy_hugetlb_dst_first, T_MEM_HUGETLB_ALL, 0 },
 	{ "continue", test_continue, NOT_ANON, 0 },
 	{ "continue_partial", test_continue_partial, NOT_ANON, 0 },
 	{ "continue_wp", test_continue_wp, NOT_ANON, 0 },

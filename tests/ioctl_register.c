@@ -7,7 +7,10 @@
  */
 #include <fcntl.h>
 #include <stdint.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "lib/fault.h"
 
 #define BIT(n) ((__u64)1 << (n))
@@ -176,6 +179,96 @@ static void test_eperm_readonly(const struct t_env *env)
 	munmap(p, r.len);
 	close(ro);
 	t_region_unmap(&r);
+}
+
+/* Turn the effective CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE (40) on or
+ * off, keeping them permitted; 0 or an errno. */
+static int map_files_caps(int on)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return errno;
+	const int caps[] = { CAP_SYS_ADMIN, 40 };
+	for (size_t i = 0; i < 2; i++) {
+		__u32 bit = 1u << (caps[i] % 32);
+		if (on)
+			data[caps[i] / 32].effective |= bit & data[caps[i] / 32].permitted;
+		else
+			data[caps[i] / 32].effective &= ~bit;
+	}
+	return syscall(SYS_capset, &hdr, data) < 0 ? errno : 0;
+}
+
+/* Register, fill page pg of r from src, read it back, unregister. */
+static void register_and_fill(int fd, struct t_region *r, size_t pg, const char *src)
+{
+	__s64 f = 0;
+	T_OK(uf_register(fd, r->addr, r->len, F_MODE_M, NULL));
+	T_OK(uf_copy(fd, r->addr + pg * r->page, src, r->page, 0, &f));
+	T_EQ(memcmp(r->addr + pg * r->page, src, r->page), 0);
+	T_OK(uf_unregister(fd, r->addr, r->len));
+}
+
+/* The user engine's view of a shared hugetlb mapping is a mapping of its
+ * file, which it opens through /proc/self/map_files (CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE) or through a descriptor of the file the program
+ * holds.  With neither, it refuses the registration with EPERM, where the
+ * kernel registers (docs/LIMITATIONS.md).  A private mapping registers
+ * either way (the engine keeps the original mapping aside then), and still
+ * shows the file's pages: page 0 is in the file, page 1 is missing. */
+static void test_hugetlb_file_access(const struct t_env *env)
+{
+	if (geteuid() != 0)
+		T_SKIP("needs root to take the capabilities away and back");
+	struct t_region held, left;
+	t_region_map(env, 1, &held);
+	t_region_map(env, 2, &left);
+	t_region_alias(&left);
+	memset(left.alias, 0x5a, left.page);
+	char *src = t_buffer(held.page, 31);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	int err = map_files_caps(0);
+	if (err)
+		T_SKIP("cannot drop CAP_SYS_ADMIN: %s", strerror(err));
+	/* The program holds the file open: found among its descriptors. */
+	register_and_fill(fd, &held, 0, src);
+	/* Nothing holds this one any more but its mappings. */
+	T_SYS(close(left.fd));
+	left.fd = -1;
+	int rc = uf_register(fd, left.addr, left.len, F_MODE_M, NULL);
+	t_log("REGISTER of %s, no descriptor, no capability: %d", t_mem_name(env->mem), rc);
+	if (env->engine == UF_ENGINE_USER && t_mem_is_shared(env->mem)) {
+		T_ERR(rc, EPERM);
+	} else {
+		T_OK(rc);
+		struct f_toucher t;
+		struct uffd_msg m;
+		f_touch_start(&t, left.addr + 9, 0, 0);
+		f_touch_finish(&t, 2000);
+		T_EQ(t.seen, 0x5a);
+		f_touch_start(&t, left.addr + left.page + 9, 0, 0);
+		f_expect_fault(fd, 2000, &m);
+		T_EQX(F_MSG_ADDR(&m), f_ul(left.addr + left.page));
+		__s64 f = 0;
+		T_OK(uf_copy(fd, left.addr + left.page, src, left.page, 0, &f));
+		f_touch_finish(&t, 2000);
+		T_EQ(t.seen, (unsigned char)src[9]);
+		T_OK(uf_unregister(fd, left.addr, left.len));
+		if (!t_mem_is_shared(env->mem)) {
+			T_EQ(map_files_caps(1), 0);
+			goto done;
+		}
+		/* Shared: empty the page again for the next registration. */
+		T_SYS(madvise(left.alias + left.page, left.page, MADV_REMOVE));
+	}
+	/* With the capability, /proc/self/map_files opens it. */
+	T_EQ(map_files_caps(1), 0);
+	register_and_fill(fd, &left, 1, src);
+done:
+	uf_close(fd);
+	t_region_unmap(&held);
+	t_region_unmap(&left);
 }
 
 /* A range owned by one context is off limits to another. */
@@ -487,6 +580,7 @@ static const struct t_case cases[] = {
 	{ "register_einval", test_einval, T_MEM_ALL, 0 },
 	{ "register_eperm_readonly", test_eperm_readonly,
 	  T_MEM(T_MEMFD) | T_MEM(T_MEMFD_PRIVATE) | T_MEM_HUGETLB_ALL, 0 },
+	{ "register_hugetlb_file_access", test_hugetlb_file_access, T_MEM_HUGETLB_ALL, 0 },
 	{ "register_ebusy", test_ebusy, T_MEM_ALL, 0 },
 	{ "register_reregister", test_reregister, T_MEM_ALL, 0 },
 	{ "unregister_partial", test_unregister_partial, T_MEM_ALL, 0 },

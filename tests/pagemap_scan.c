@@ -367,6 +367,74 @@ static void test_close_releases(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* hugetlb: a huge page is one entry, reported whole (HUGE; FILE where the
+ * page is the file's), cut by max_pages in 4 KiB pages, protected only
+ * whole.  Four huge pages: 0 and 1 populated before registration, all
+ * protected, then 1 and 3 written; regions are in 4 KiB pages. */
+static void test_hugetlb(const struct t_env *env)
+{
+	struct t_region r;
+	struct scan s;
+	t_region_map(env, 4, &r);
+	r.addr[0] = 1;
+	r.addr[r.page] = 1;
+	int fd = t_uffd(env, 0, UFFD_FEATURE_WP_ASYNC);
+	T_OK(uf_register(fd, r.addr, r.len, UFFDIO_REGISTER_MODE_WP, NULL));
+	T_OK(uf_writeprotect(fd, r.addr, r.len, UFFDIO_WRITEPROTECT_MODE_WP));
+	r.addr[r.page + 5] = 2;
+	r.addr[3 * r.page + 5] = 2;
+	s.base = r.addr;
+	s.page = 4096;
+	const __u64 all = CATS_COMMON | PAGE_IS_HUGE | PAGE_IS_FILE;
+	const unsigned hp = (unsigned)(r.page / 4096), end = 4 * hp;
+	char want[256];
+	long n = scan(&s, 0, end, 0, 0, 0, 0, all, 64, 0);
+	/* Present pages: HUGE, PRESENT, WPALLOWED, WRITTEN if written, FILE
+	 * for a shared mapping; the marker: HUGE, SWAPPED, WPALLOWED. */
+	if (t_mem_is_shared(env->mem))
+		snprintf(want, sizeof(want), "[0,%u)4d [%u,%u)4f [%u,%u)51 [%u,%u)4f", hp, hp, 2 * hp,
+			 2 * hp, 3 * hp, 3 * hp, end);
+	else
+		snprintf(want, sizeof(want), "[0,%u)49 [%u,%u)4b [%u,%u)51 [%u,%u)4b", hp, hp, 2 * hp,
+			 2 * hp, 3 * hp, 3 * hp, end);
+	EXPECT(&s, n, want, end);
+	/* max_pages cuts inside a huge page. */
+	n = scan(&s, 0, end, 0, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 64, hp + 7);
+	snprintf(want, sizeof(want), "[%u,%u)2 [%u,%u)2", hp, 2 * hp, 3 * hp, 3 * hp + 7);
+	EXPECT(&s, n, want, 3 * hp + 7);
+	/* Protecting: not a part of a huge page, neither cut by max_pages nor
+	 * by the range; whole ones are. */
+	n = scan(&s, 0, end, PM_SCAN_WP_MATCHING, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 64, hp + 7);
+	t_log("WP_MATCHING, max_pages inside a huge page: %ld \"%s\" walk_end %ld", n, s.text,
+	      walk_end(&s));
+	snprintf(want, sizeof(want), "[%u,%u)2", hp, 2 * hp);
+	EXPECT(&s, n, want, 3 * hp);
+	n = scan(&s, 3 * hp + 1, end, PM_SCAN_WP_MATCHING, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 64, 0);
+	t_log("WP_MATCHING, range inside a huge page: %ld \"%s\" walk_end %ld", n, s.text,
+	      walk_end(&s));
+	EXPECT(&s, n, "", 3 * hp + 1);
+	r.addr[r.page + 5] = 3;		/* written again */
+	n = scan(&s, hp + 1, end, PM_SCAN_WP_MATCHING, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 64, 0);
+	t_log("WP_MATCHING, range from inside a huge page: %ld \"%s\" walk_end %ld", n, s.text,
+	      walk_end(&s));
+	/* The part is left out and walk_end says where, but the walk goes on. */
+	snprintf(want, sizeof(want), "[%u,%u)2", 3 * hp, end);
+	EXPECT(&s, n, want, hp + 1);
+	n = scan(&s, 0, end, 0, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 64, 0);
+	snprintf(want, sizeof(want), "[%u,%u)2", hp, 2 * hp);
+	EXPECT(&s, n, want, end);
+	/* Without a vec, a part is left out the same way. */
+	n = scan(&s, hp + 1, end, PM_SCAN_WP_MATCHING, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 0, 0);
+	T_EQ(n, 0);
+	T_EQ(walk_end(&s), hp + 1);
+	n = scan(&s, 0, end, PM_SCAN_WP_MATCHING, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 0, 0);
+	T_EQ(walk_end(&s), end);
+	n = scan(&s, 0, end, 0, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 64, 0);
+	EXPECT(&s, n, "", end);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 #define MEMS (T_MEM(T_ANON) | T_MEM(T_SHMEM) | T_MEM(T_MEMFD) | T_MEM(T_MEMFD_PRIVATE))
 
 static const struct t_case cases[] = {
@@ -379,6 +447,7 @@ static const struct t_case cases[] = {
 	{ "bad_arguments", test_bad_arguments, T_MEM(T_ANON), UFFD_FEATURE_WP_ASYNC },
 	{ "concurrent_writers", test_concurrent_writers, MEMS, UFFD_FEATURE_WP_ASYNC },
 	{ "close_releases", test_close_releases, MEMS, UFFD_FEATURE_WP_ASYNC },
+	{ "hugetlb", test_hugetlb, T_MEM_HUGETLB_ALL, UFFD_FEATURE_WP_ASYNC },
 	{ 0 }
 };
 

@@ -17,7 +17,7 @@ BUILD=${BUILD:-build}
 SHIM=$PWD/$BUILD/libuserfault-preload.so
 TIMEOUT=${UF_SHIM_TIMEOUT:-300}
 # Programs the user engine may skip while the kernel runs them, and why.
-declare -A USER_SKIP=([hugetlb]="the user engine does not serve hugetlb yet (docs/LIMITATIONS.md)")
+declare -A USER_SKIP=()
 # Helpers of this script and of tests/shim_seccomp.sh, not compared.
 HELPERS=" raw_link plain_calls seccomp_launch "
 

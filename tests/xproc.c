@@ -831,6 +831,37 @@ static void other_user(const struct t_env *env)
 /* fork() without UFFD_FEATURE_EVENT_FORK: the child's copy is ordinary
  * memory (the parent's content, missing pages read as zeros, its writes its
  * own), while the descriptor it inherited still acts on the parent. */
+/* A forked child's registered shared hugetlb memory: the kernel's child
+ * shares it with the parent; the user engine's child gets a private copy
+ * (docs/LIMITATIONS.md: the child's view is rebuilt, and the way shmem's is
+ * made, mremap(old_size = 0), hugetlb refuses). */
+static void fork_shared_hugetlb(const struct t_env *env)
+{
+	int fd = f_uffd(env, F_MODE_M, 0);
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(r.page, 32);
+	__s64 res;
+	T_OK(uf_copy(fd, r.addr, src, r.page, 0, &res));
+	pid_t pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		if (memcmp(r.addr, src, r.page) != 0)
+			_exit(10);
+		r.addr[5] = 0x44;
+		_exit(0);
+	}
+	int st;
+	T_ASSERT(waitpid(pid, &st, 0) == pid);
+	T_ASSERT(WIFEXITED(st));
+	T_EQ(WEXITSTATUS(st), 0);
+	t_log("the parent reads %#x after the child wrote 0x44", r.addr[5] & 0xff);
+	T_EQ(r.addr[5], env->engine == UF_ENGINE_USER ? src[5] : 0x44);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
 static void fork_without_event(const struct t_env *env)
 {
 	f_need_mode(env, F_MODE_M);
@@ -897,6 +928,7 @@ static const struct t_case cases[] = {
 	{ "hello_self_refused", hello_self_refused, T_MEM(T_ANON), 0 },
 	{ "empty_request_hangs_up", empty_request_hangs_up, T_MEM(T_ANON), 0 },
 	{ "fork_without_event", fork_without_event, T_MEM(T_ANON) | T_MEM(T_MEMFD_PRIVATE), 0 },
+	{ "fork_shared_hugetlb", fork_shared_hugetlb, T_MEM(T_HUGETLB), 0 },
 	{ NULL, NULL, 0, 0 },
 };
 

@@ -100,11 +100,12 @@ struct hearer {
  * and b (already known to have one owner and one mode)?  Registering the
  * pieces of a VMA one by one makes a map each, where the kernel merges the
  * pieces back into one VMA: same flags and context, same file (or none)
- * at contiguous offsets. */
+ * at contiguous offsets.  Not hugetlb VMAs: the kernel never merges those. */
 static int one_vma(const struct uf__map *a, const struct uf__map *b)
 {
 	return a == b || (a->end == b->start && a->ops == b->ops && a->prot == b->prot &&
-			  a->vm_ino == b->vm_ino && a->vm_off + (a->end - a->start) == b->vm_off);
+			  a->vm_ino == b->vm_ino && a->vm_off + (a->end - a->start) == b->vm_off &&
+			  !uf__kind_hugetlb(a->ops->kind));
 }
 
 /* Let go of hearers that will not be told (the call fails). */
@@ -207,7 +208,7 @@ static int drops_pages(int advice)
  * content too, shared memory keeps it in its file otherwise. */
 static int drop_pages(struct uf__map *m, uintptr_t from, uintptr_t to, int advice)
 {
-	int punch = advice == MADV_REMOVE || m->ops->kind != UU_SHMEM;
+	int punch = advice == MADV_REMOVE || !m->ops->shared;
 	for (uintptr_t a = from; a < to; a += m->page) {
 		size_t pg = uf__pgidx(m, a);
 		uint8_t st = uf__page_lock(m, pg);
@@ -239,11 +240,44 @@ static int drop_pages(struct uf__map *m, uintptr_t from, uintptr_t to, int advic
 	return 0;
 }
 
+/* The huge page size of the hugetlb map holding addr, or 0. */
+static size_t huge_page_at(uintptr_t addr)
+{
+	unsigned tok = uf__enter();
+	const struct uf__seg *s = uf__lookup(addr);
+	size_t page = s && uf__kind_hugetlb(s->map->ops->kind) ? s->map->page : 0;
+	uf__leave(tok);
+	return page;
+}
+
+/* The kernel's rules for dropping hugetlb pages, before any event: the
+ * range starts on a huge page (EINVAL), MADV_FREE is refused (EINVAL), and
+ * MADV_DONTNEED's end is rounded down to a huge page, lest a 4 KiB length
+ * drop a whole huge page (nothing left: no event, success).  MADV_REMOVE
+ * punches the whole huge pages inside the range. */
+static int huge_madvise_range(uintptr_t start, uintptr_t *end, int advice)
+{
+	size_t hp = huge_page_at(start);
+	if (hp && advice != MADV_REMOVE && ((start & (hp - 1)) || advice == MADV_FREE))
+		return -EINVAL;
+	hp = *end > start ? huge_page_at(*end - 1) : 0;
+	if (hp && advice != MADV_REMOVE)
+		*end &= ~(uintptr_t)(hp - 1);
+	return 0;
+}
+
 UF_EXPORT int uf_madvise(void *addr, size_t len, int advice)
 {
 	uintptr_t start = (uintptr_t)addr, end = start + len;
 	if (!drops_pages(advice) || engine_empty() || (start & 4095) || end < start)
 		return madvise(addr, len, advice) < 0 ? uf__neg_errno() : 0;
+	end = start + ((len + 4095) & ~(size_t)4095);
+	int bad = huge_madvise_range(start, &end, advice);
+	if (bad)
+		return bad;
+	if (end <= start)
+		return 0;
+	len = end - start;
 	struct hearer *h;
 	size_t n = hearers(start, end, UFFD_FEATURE_EVENT_REMOVE, &h);
 	if (n == (size_t)-1)
@@ -256,7 +290,12 @@ UF_EXPORT int uf_madvise(void *addr, size_t len, int advice)
 		const struct uf__seg *s = uf__lookup_from(pos);
 		if (s && s->start <= pos) {
 			uintptr_t to = s->end < end ? s->end : end;
-			int e = drop_pages(s->map, pos, to, advice);
+			/* hugetlb: whole huge pages only (MADV_REMOVE's part
+			 * pages stay, as hugetlbfs punches). */
+			size_t hp = s->map->page;
+			uintptr_t from = (pos + hp - 1) & ~(uintptr_t)(hp - 1);
+			uintptr_t upto = to & ~(uintptr_t)(hp - 1);
+			int e = from < upto ? drop_pages(s->map, from, upto, advice) : 0;
 			if (e < 0 && r == 0)
 				r = e;
 			uf__leave(tok);
@@ -281,6 +320,11 @@ UF_EXPORT int uf_munmap(void *addr, size_t len)
 	uintptr_t start = (uintptr_t)addr, end = start + ((len + 4095) & ~(size_t)4095);
 	if (engine_empty() || (start & 4095) || !len || end < start)
 		return munmap(addr, len) < 0 ? uf__neg_errno() : 0;
+	/* A hugetlb VMA splits only at a huge page: munmap(2) would fail
+	 * with EINVAL, so no event and nothing forgotten. */
+	size_t hs = huge_page_at(start), he = huge_page_at(end);
+	if ((hs && (start & (hs - 1))) || (he && (end & (he - 1))))
+		return -EINVAL;
 	struct hearer *h;
 	size_t n = hearers(start, end, UFFD_FEATURE_EVENT_UNMAP, &h);
 	if (n == (size_t)-1)

@@ -76,23 +76,23 @@ static int src_would_sigbus(const struct uf__seg *s, uintptr_t a)
 		return 1;
 	if ((st & PS_MAPPED) || !s->ctx || !(s->ctx->features & UFFD_FEATURE_SIGBUS))
 		return 0;
-	int present = uf__present(m, page);
-	if (!present && m->upstream) {
-		unsigned char v = 0;
-		if (uf__mincore(m->upstream + (page - m->start), m->page, &v) == 0)
-			present = v & 1;
-	}
+	int present = uf__present(m, page) || uf__upstream_has(m, page);
 	return present ? (s->mode & UFFDIO_REGISTER_MODE_MINOR) != 0
 		       : (s->mode & UFFDIO_REGISTER_MODE_MISSING) != 0;
 }
 
 /* Is the page at a in engine memory?  -EFAULT if a read of it would raise
  * SIGBUS, 1 if ours, 0 if not. */
-static int src_is_ours(uintptr_t a)
+static int src_is_ours(uintptr_t a, uintptr_t *plain_end)
 {
 	unsigned tok = uf__enter();
-	const struct uf__seg *s = uf__lookup(a);
-	int r = s == NULL ? 0 : src_would_sigbus(s, a) ? -EFAULT : 1;
+	const struct uf__seg *s = uf__lookup_from(a);
+	int r = 0;
+	if (s && s->start <= a)
+		r = src_would_sigbus(s, a) ? -EFAULT : 1;
+	/* Not ours: up to where engine memory begins (a huge page's source
+	 * is read in one system call rather than 512). */
+	*plain_end = s ? s->start : UINTPTR_MAX;
 	uf__leave(tok);
 	return r;
 }
@@ -117,9 +117,12 @@ static int read_src(void *to, uintptr_t src, size_t len)
 		size_t n = 4096 - (src & 4095);
 		if (n > len)
 			n = len;
-		int ours = src_is_ours(src);
+		uintptr_t plain_end;
+		int ours = src_is_ours(src, &plain_end);
 		if (ours < 0)
 			return ours;
+		if (!ours)
+			n = plain_end - src < len ? plain_end - src : len;
 		if (ours) {
 			memcpy(out, (const void *)src, n);
 		} else {
@@ -134,19 +137,11 @@ static int read_src(void *to, uintptr_t src, size_t len)
 	return 0;
 }
 
-/* For a private file mapping: is the file's page in its page cache?  (The
- * original mapping, kept aside, holds none of the program's copies.) */
-static int upstream_has(const struct uf__map *m, uintptr_t a)
-{
-	unsigned char v = 0;
-	return m->upstream && uf__mincore(m->upstream + (a - m->start), m->page, &v) == 0 && (v & 1);
-}
-
 /* For a private file mapping: bring the original's page (the file's page
  * cache, as the program saw it) into the engine's copy.  1 if there was one. */
 static int pull_upstream(struct uf__map *m, uintptr_t a)
 {
-	if (!upstream_has(m, a))
+	if (!uf__upstream_has(m, a))
 		return 0;
 	size_t off = a - m->start;
 	memcpy(m->alias + off, m->upstream + off, m->page);
@@ -169,8 +164,10 @@ void uf__wp_mark(struct uf__map *m, uint8_t *st, int on)
  * first use, since a fill may run in a SIGBUS handler). */
 static __thread char scratch[4096] __attribute__((tls_model("initial-exec")));
 
-/* One page of a fill; the caller holds the page busy (state *st). */
-static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, int wp, uint8_t *st)
+/* One page of a fill; the caller holds the page busy (state *st).  data:
+ * COPY's source, read before the page was taken. */
+static int fill_page(struct uf__map *m, uintptr_t a, enum op op, const char *data, int wp,
+		     uint8_t *st)
 {
 	size_t off = a - m->start;
 	if (op == OP_POISON) {
@@ -184,7 +181,7 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 	/* CONTINUE looks the file's page up before the page table: on a
 	 * private mapping a page the program has (its own copy) with none in
 	 * the file is EFAULT, not EEXIST. */
-	if (op == OP_CONTINUE && m->upstream && !upstream_has(m, a))
+	if (op == OP_CONTINUE && m->upstream && !uf__upstream_has(m, a))
 		return -EFAULT;
 	int mapped = (*st & PS_MAPPED) != 0;
 	int present = mapped || uf__present(m, a);
@@ -194,8 +191,12 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 		return -EEXIST;
 	switch (op) {
 	case OP_COPY:
-		/* The source was read into scratch before the page was taken. */
-		memcpy(m->alias + off, scratch, m->page);
+		/* A huge page is allocated first, so that no huge page free is
+		 * ENOMEM (as the kernel's) rather than SIGBUS in the copy. */
+		if (uf__kind_hugetlb(m->ops->kind) &&
+		    madvise(m->alias + off, m->page, MADV_POPULATE_WRITE) < 0)
+			return -ENOMEM;
+		memcpy(m->alias + off, data, m->page);
 		break;
 	case OP_ZEROPAGE:
 		if (present && !(*st & PS_POISON))
@@ -236,7 +237,7 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, uintptr_t src, 
 		uf__wp_mark(m, st, (old & PS_WP) != 0);
 		*st = old;
 		(void)uf__page_setwp(m, a, old);
-		if (!present && m->ops->kind == UU_SHMEM)
+		if (!present && m->ops->shared)
 			madvise(m->alias + off, m->page, MADV_REMOVE);
 		return r;
 	}
@@ -265,28 +266,54 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 	int kind = m->ops->kind;
 	if (wp && !(seg.mode & UFFDIO_REGISTER_MODE_WP))
 		return -EINVAL;
-	if (op == OP_CONTINUE && kind != UU_SHMEM && kind != UU_SHMEM_PRIVATE)
+	int huge = uf__kind_hugetlb(kind);
+	if (op == OP_CONTINUE && kind == UU_ANON)
 		return -EINVAL;
-	if (op == OP_COPY && m->page > sizeof(scratch))
-		return -EINVAL;		/* huge pages are not served (register.c) */
+	/* hugetlb: no zero page of that size (EINVAL), and whole huge pages. */
+	if (huge && op == OP_ZEROPAGE)
+		return -EINVAL;
+	if (huge && ((dst | len) & (m->page - 1)))
+		return -EINVAL;
+	char *data = scratch;
+	if (op == OP_COPY && m->page > sizeof(scratch)) {
+		/* A huge page's source: a buffer of this call's own (a
+		 * system call, so still signal-safe). */
+		data = mmap(NULL, m->page, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (data == MAP_FAILED)
+			return -ENOMEM;
+	}
 	long long done = 0;
 	for (uintptr_t a = dst; a < dst + len; a += m->page) {
 		size_t pg = uf__pgidx(m, a);
+		/* hugetlb's COPY looks at the destination before it reads the
+		 * source: a page there is EEXIST even from a bad source. */
+		if (op == OP_COPY && huge) {
+			uint8_t st = uf__page_lock(m, pg);
+			int there = (st & PS_MAPPED) || (!(st & PS_POISON) && uf__present(m, a));
+			uf__page_unlock(m, pg, st);
+			if (there) {
+				r = -EEXIST;
+				break;
+			}
+		}
 		/* As the kernel: the source is copied in first (so an
 		 * unreadable one is EFAULT even onto an existing page), and
 		 * before the page is held busy, so a source inside it faults
 		 * and is served like any access instead of waiting on itself. */
-		if (op == OP_COPY && read_src(scratch, src + (a - dst), m->page) < 0) {
+		if (op == OP_COPY && read_src(data, src + (a - dst), m->page) < 0) {
 			r = -EFAULT;
 			break;
 		}
 		uint8_t st = uf__page_lock(m, pg);
-		r = fill_page(m, a, op, src + (a - dst), wp, &st);
+		r = fill_page(m, a, op, data, wp, &st);
 		uf__page_unlock(m, pg, st);
 		if (r < 0)
 			break;
 		done += (long long)m->page;
 	}
+	if (data != scratch)
+		munmap(data, m->page);
 	return done ? done : r;
 }
 
@@ -582,6 +609,10 @@ int uf__writeprotect(struct uf__ctx *c, int fd, struct uffdio_writeprotect *a)
 		if (!seg.ctx || !(seg.mode & UFFDIO_REGISTER_MODE_WP))
 			return -ENOENT;
 		struct uf__map *m = seg.map;
+		/* hugetlb: the whole range in huge pages, checked per VMA. */
+		if (uf__kind_hugetlb(m->ops->kind) &&
+		    ((a->range.start | a->range.len) & (m->page - 1)))
+			return -EINVAL;
 		uintptr_t to = seg.end < end ? seg.end : end;
 		/* Without WP_UNPOPULATED, anonymous pages not yet there cannot
 		 * carry the mark; shmem always can. */

@@ -88,6 +88,7 @@ struct vma {
 	size_t page;
 	unsigned long long ino;
 	unsigned long long off;	/* file offset of start */
+	unsigned dev_major, dev_minor;	/* the file's device */
 };
 
 static int prot_of(__u64 f)
@@ -132,6 +133,8 @@ static int vma_at(int maps, uintptr_t addr, struct vma *v)
 	v->page = q.vma_page_size ? q.vma_page_size : 4096;
 	v->ino = q.inode;
 	v->off = q.vma_offset;
+	v->dev_major = q.dev_major;
+	v->dev_minor = q.dev_minor;
 	int shared = (q.vma_flags & Q_SHARED) != 0;
 	v->kind = -1;
 	if (v->page != 4096)
@@ -180,10 +183,10 @@ int uf__vma_prot(uintptr_t addr)
 	return r;
 }
 
-/* Kinds this build serves; hugetlb is not one yet (docs/LIMITATIONS.md). */
+/* Kinds this build serves: every one the ops table has. */
 static int kind_served(int kind)
 {
-	return kind == UU_ANON || kind == UU_SHMEM || kind == UU_SHMEM_PRIVATE;
+	return uf__memops_of(kind) != NULL;
 }
 
 static int kind_is_shmem(int kind)
@@ -217,8 +220,9 @@ static int scan_mapped(struct uf__map *m, const char *view, int file)
 	int pm = -1;
 	if (file && (pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	const size_t batch = 1u << 20;
-	unsigned char *vec = malloc(batch);
+	/* mincore gives a byte per 4 KiB: a huge page's first stands for it. */
+	const size_t per = m->page / 4096, batch = (1u << 20) / per;
+	unsigned char *vec = malloc(batch * per);
 	int r = vec ? 0 : -ENOMEM;
 	for (size_t i = 0; r == 0 && i < m->npages; i += batch) {
 		size_t n = m->npages - i < batch ? m->npages - i : batch;
@@ -227,7 +231,7 @@ static int scan_mapped(struct uf__map *m, const char *view, int file)
 			break;
 		}
 		for (size_t j = 0; j < n; j++) {
-			if (!(vec[j] & 1))
+			if (!(vec[j * per] & 1))
 				continue;
 			if (file) {
 				uint64_t e = 0;
@@ -271,10 +275,13 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 	m->ops = uf__memops_of(v->kind);
 	m->prot = v->prot;
 	m->npages = len >> m->page_shift;
-	/* Chunks: 2 MiB, or larger so that no map has more than 8192. */
+	/* Chunks: 2 MiB (at least a page), or larger so that no map has
+	 * more than 8192. */
 	m->chunk_shift = log2_ceil(len / 8192);
 	if (m->chunk_shift < 21)
 		m->chunk_shift = 21;
+	if (m->chunk_shift < m->page_shift)
+		m->chunk_shift = m->page_shift;
 	m->chunk = (size_t)1 << m->chunk_shift;
 	m->nchunks = (len + m->chunk - 1) >> m->chunk_shift;
 	m->pst = anon_zeroed(m->npages);
@@ -301,9 +308,17 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 		}
 		if (r == 0)
 			r = scan_mapped(m, (const char *)start, 1);
+	} else if (r == 0 && v->kind == UU_HUGETLB) {
+		/* hugetlb refuses that mremap: views of the file (hugetlb.c). */
+		r = uf__hugetlb_views(m, v->start, v->end, v->dev_major, v->dev_minor, v->ino,
+				      v->off + (start - v->start));
+		if (r == 0)
+			r = scan_mapped(m, (const char *)start, 1);
 	} else if (r == 0) {
-		/* Private memory: an engine memfd stands in for it. */
-		int fd = memfd_create("userfault", MFD_CLOEXEC);
+		/* Private memory: an engine memfd stands in for it, of huge
+		 * pages of the same size for hugetlb. */
+		unsigned huge = uf__kind_hugetlb(v->kind) ? MFD_HUGETLB | (m->page_shift << 26) : 0;
+		int fd = memfd_create("userfault", MFD_CLOEXEC | huge);
 		struct stat st;
 		if (fd < 0 || ftruncate(fd, (off_t)len) < 0 || fstat(fd, &st) < 0)
 			r = -errno;
@@ -317,6 +332,13 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 				m->alias = a;
 		}
 		out->memfd = fd;
+		/* Private hugetlb: the file's pages seen through a view that
+		 * reserves nothing, where there is a way to the file; else the
+		 * original is kept aside (map_cover), with the huge pages its
+		 * mapping reserved. */
+		if (r == 0 && v->kind == UU_HUGETLB_PRIVATE)
+			m->upstream = uf__hugetlb_file_view(v->start, v->end, v->dev_major, v->dev_minor,
+							    v->ino, v->off + (start - v->start), len);
 		int readable = v->prot & PROT_READ;
 		if (r == 0 && !readable && mprotect((void *)start, len, PROT_READ) < 0)
 			r = -errno;
@@ -338,6 +360,21 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 	return 0;
 }
 
+/* len bytes of PROT_NONE address space aligned to align (a huge page: a
+ * hugetlb VMA moves only to an address of its alignment), or MAP_FAILED. */
+static void *reserve_aligned(size_t len, size_t align)
+{
+	char *p = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED)
+		return p;
+	size_t head = (align - ((uintptr_t)p & (align - 1))) & (align - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + len, align - head);
+	return p + head;
+}
+
 /* Make the program's view the map's: covered (PROT_NONE) until used. */
 static int map_cover(struct prepared *p)
 {
@@ -349,10 +386,10 @@ static int map_cover(struct prepared *p)
 			r = -errno;
 		return r;
 	}
-	if (m->ops->kind == UU_SHMEM_PRIVATE) {
+	if (m->ops->upstream_cached && !m->upstream) {
 		/* Keep the original aside: its page cache pages are what a
 		 * MINOR fault finds and a read of an untouched page shows. */
-		void *up = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *up = reserve_aligned(len, m->page);
 		void *tmp = mmap(NULL, len, PROT_NONE, MAP_SHARED, p->memfd, 0);
 		if (up == MAP_FAILED || tmp == MAP_FAILED)
 			r = -errno;
@@ -589,7 +626,7 @@ struct reg {
 	int hugetlb;
 	struct prepared *prep;
 	size_t nprep, capprep;
-	int checking;
+	int checked;		/* pieces reg_check has seen */
 };
 
 static int kind_of_piece(const struct piece *p)
@@ -597,10 +634,28 @@ static int kind_of_piece(const struct piece *p)
 	return p->seg ? p->seg->map->ops->kind : p->vma.kind;
 }
 
+/* The kernel's hugetlb alignment rule: the range starts on a huge page of
+ * its first VMA, and ends on one of the VMA holding its end.  0 or -EINVAL. */
+static int huge_aligned(const struct piece *p, int first, uintptr_t start, uintptr_t end, int check_end)
+{
+	int kind = kind_of_piece(p);
+	size_t page = p->seg ? p->seg->map->page : p->vma.page;
+	if (!uf__kind_hugetlb(kind))
+		return 0;
+	if (first && (start & (page - 1)))
+		return -EINVAL;
+	if (check_end && p->end == end && (end & (page - 1)))
+		return -EINVAL;
+	return 0;
+}
+
 static int reg_check(struct piece *p, void *arg)
 {
 	struct reg *g = arg;
 	int kind = kind_of_piece(p);
+	int first = !g->checked++;
+	if (first && huge_aligned(p, 1, g->start, g->end, 0) < 0)
+		return -EINVAL;
 	if (kind < 0)
 		return -EINVAL;
 	if ((g->mode & UFFDIO_REGISTER_MODE_MINOR) && !kind_is_shmem(kind) &&
@@ -608,6 +663,10 @@ static int reg_check(struct piece *p, void *arg)
 		return -EINVAL;
 	if (!kind_served(kind))
 		return -EINVAL;
+	if (huge_aligned(p, 0, g->start, g->end, 1) < 0)
+		return -EINVAL;
+	if (uf__kind_hugetlb(kind))
+		g->hugetlb = 1;		/* the BASIC ioctls */
 	if (p->seg) {
 		/* Every segment of this map inside the piece: owned by us or nobody. */
 		uintptr_t pos = p->start, next;
@@ -698,7 +757,7 @@ int uf__register(struct uf__ctx *c, struct uffdio_register *a)
 	free(extra);
 	free(g.prep);
 	if (r == 0) {
-		__u64 io = UFFD_API_RANGE_IOCTLS;
+		__u64 io = g.hugetlb ? UFFD_API_RANGE_IOCTLS_BASIC : UFFD_API_RANGE_IOCTLS;
 		if (!(a->mode & UFFDIO_REGISTER_MODE_WP))
 			io &= ~((__u64)1 << _UFFDIO_WRITEPROTECT);
 		if (!(a->mode & UFFDIO_REGISTER_MODE_MINOR))
@@ -713,6 +772,8 @@ int uf__register(struct uf__ctx *c, struct uffdio_register *a)
 
 struct unreg {
 	struct uf__ctx *c;
+	uintptr_t start, end;
+	int checked;
 	/* Ranges to wake afterwards (MISSING-registered pieces). */
 	struct uffdio_range *wake;
 	size_t nwake, capwake;
@@ -722,6 +783,8 @@ static int unreg_check(struct piece *p, void *arg)
 {
 	struct unreg *u = arg;
 	int kind = kind_of_piece(p);
+	if (huge_aligned(p, !u->checked++, u->start, u->end, 1) < 0)
+		return -EINVAL;
 	if (kind < 0)
 		return -EINVAL;
 	if (!p->seg)
@@ -772,7 +835,7 @@ static void unreg_apply(struct uf__seg *s, void *arg)
 
 static int unregister_range(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t end, int check)
 {
-	struct unreg u = { .c = c };
+	struct unreg u = { .c = c, .start = start, .end = end };
 	uf__space_lock();
 	int r = check ? walk(start, end, unreg_check, &u) : 0;
 	if (r == 0) {
@@ -813,7 +876,7 @@ static void forget_fn(struct uf__seg *s, void *arg)
 	(void)arg;
 	/* Private memory's content lives in the engine's file: free it now
 	 * rather than when the whole map goes. */
-	if (s->map->ops->kind != UU_SHMEM)
+	if (!s->map->ops->shared)
 		madvise(s->map->alias + (s->start - s->map->start), s->end - s->start, MADV_REMOVE);
 	s->map = NULL;
 }

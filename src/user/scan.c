@@ -53,14 +53,43 @@ static __u64 categories(const struct uf__map *m, uint8_t st, int wp_allowed)
 			c |= PAGE_IS_FILE;
 		if (m->page > 4096)
 			c |= PAGE_IS_HUGE;
-	} else if (st & PS_POISON) {
-		c |= PAGE_IS_SWAPPED | PAGE_IS_WRITTEN;
-	} else if (st & PS_WP) {
-		c |= PAGE_IS_SWAPPED;
+	} else if (st & (PS_POISON | PS_WP)) {
+		/* A marker; a huge page's says HUGE too. */
+		c |= PAGE_IS_SWAPPED | ((st & PS_POISON) ? PAGE_IS_WRITTEN : 0);
+		if (m->page > 4096)
+			c |= PAGE_IS_HUGE;
 	} else {
 		c |= PAGE_IS_WRITTEN;
 	}
 	return c;
+}
+
+/* A huge page is one entry for the kernel: offered in one piece with one
+ * set of categories, and protected only as a whole (uf__scan_huge). */
+static int scan_huge(struct uf__scan *s, struct uf__map *m, uintptr_t from, uintptr_t stop,
+		     int allowed, int protect)
+{
+	while (from < stop) {
+		uintptr_t hp = from & ~(uintptr_t)(m->page - 1), to = hp + m->page;
+		if (to > stop)
+			to = stop;
+		size_t pg = uf__pgidx(m, hp);
+		uint8_t st = protect ? uf__page_lock(m, pg) : atomic_load(&m->pst[pg]);
+		__u64 cats = categories(m, st, allowed);
+		int wp = protect && (cats & PAGE_IS_WRITTEN) && !(st & (PS_WP | PS_POISON));
+		int part = from != hp || to != hp + m->page;
+		int r = uf__scan_huge(s, from, to, cats, wp, part);
+		if (r == 1 && wp) {
+			uf__wp_mark(m, &st, 1);
+			uf__page_setwp(m, hp, st);
+		}
+		if (protect)
+			uf__page_unlock(m, pg, st);
+		if (r < 0)
+			return r;
+		from = to;
+	}
+	return 0;
 }
 
 int uf__scan_engine(struct uf__scan *s, uintptr_t from, uintptr_t to, int wp_matching)
@@ -80,8 +109,14 @@ int uf__scan_engine(struct uf__scan *s, uintptr_t from, uintptr_t to, int wp_mat
 		 * between reading its state and setting the mark. */
 		int protect = wp_matching && allowed;
 		uintptr_t stop = seg.end < to ? seg.end : to;
-		/* Reported in 4 KiB pages, as the kernel does, whatever the
-		 * map's page size. */
+		if (m->page > 4096) {
+			int r = scan_huge(s, m, from, stop, allowed, protect);
+			if (r < 0)
+				return r;
+			from = stop;
+			continue;
+		}
+		/* Reported in 4 KiB pages, as the kernel does. */
 		for (uintptr_t p = from; p < stop; p += 4096) {
 			size_t pg = uf__pgidx(m, p);
 			uint8_t st = protect ? uf__page_lock(m, pg) : atomic_load(&m->pst[pg]);

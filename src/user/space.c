@@ -156,6 +156,8 @@ void uf__map_retire(struct uf__map *m)
 		munmap(m->alias, m->end - m->start);
 	if (m->upstream)
 		munmap(m->upstream, m->end - m->start);
+	if (m->peek)
+		munmap(m->peek, m->end - m->start);
 	free(m);
 }
 
@@ -181,15 +183,8 @@ int uf__mincore(void *addr, size_t len, unsigned char *vec)
 
 int uf__present(const struct uf__map *m, uintptr_t addr)
 {
-	/* The engine's own file holds exactly the pages it filled and did not
-	 * drop since: those it marks mapped.  No system call needed. */
-	if (m->ops->kind != UU_SHMEM)
-		return (atomic_load(&m->pst[uf__pgidx(m, addr)]) & PS_MAPPED) != 0;
-	unsigned char v = 0;
-	char *a = m->alias + (addr - m->start);
-	if (uf__mincore(a, m->page, &v) < 0)
-		return 0;
-	return v & 1;
+	/* Per memory type (memtype.c). */
+	return m->ops->cached(m, addr);
 }
 
 uint8_t uf__page_lock(struct uf__map *m, size_t pg)

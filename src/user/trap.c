@@ -111,12 +111,9 @@ static void show_plain(struct uf__map *m, uintptr_t page, size_t pg)
 {
 	uint8_t st = uf__page_lock(m, pg);
 	if (!(st & (PS_MAPPED | PS_POISON))) {
-		if (m->upstream && !uf__present(m, page)) {
-			unsigned char v = 0;
-			size_t off = page - m->start;
-			if (uf__mincore(m->upstream + off, m->page, &v) == 0 && (v & 1))
-				memcpy(m->alias + off, m->upstream + off, m->page);
-		}
+		size_t off = page - m->start;
+		if (m->upstream && !uf__present(m, page) && uf__upstream_has(m, page))
+			memcpy(m->alias + off, m->upstream + off, m->page);
 		/* Not shown (out of memory): the next fault tries again. */
 		if (uf__page_show(m, page, st | PS_MAPPED) == 0)
 			st |= PS_MAPPED;
@@ -149,11 +146,13 @@ static int deliver(struct fault *f, int write, unsigned tok)
 	msg.arg.pagefault.flags = (write ? UFFD_PAGEFAULT_FLAG_WRITE : 0) |
 				  (f->kind == FK_WP ? UFFD_PAGEFAULT_FLAG_WP : 0) |
 				  (f->kind == FK_MINOR ? UFFD_PAGEFAULT_FLAG_MINOR : 0);
-	msg.arg.pagefault.address = (c->features & UFFD_FEATURE_EXACT_ADDRESS) ?
-				    f->addr : (f->addr & ~(uintptr_t)4095);
+	/* The page's start: a huge page's on hugetlb, as the kernel reports. */
+	msg.arg.pagefault.address = (c->features & UFFD_FEATURE_EXACT_ADDRESS) ? f->addr : f->page;
 	if (c->features & UFFD_FEATURE_THREAD_ID)
 		msg.arg.pagefault.feat.ptid = (__u32)uf__sys_gettid();
-	uf__fault_wait(c, f->page, f->kind, &msg, still_needed, f, tok);
+	/* Woken by ranges holding the message's address, as the kernel's
+	 * waiters are (inside a huge page, EXACT_ADDRESS makes a difference). */
+	uf__fault_wait(c, (uintptr_t)msg.arg.pagefault.address, f->kind, &msg, still_needed, f, tok);
 	return 1;
 }
 
@@ -194,12 +193,7 @@ static int handle(uintptr_t addr, int write)
 		return 2;
 	}
 	if (!(st & PS_MAPPED)) {
-		int present = uf__present(m, f.page);
-		if (!present && m->upstream) {
-			unsigned char v = 0;
-			if (uf__mincore(m->upstream + (f.page - m->start), m->page, &v) == 0)
-				present = v & 1;
-		}
+		int present = uf__present(m, f.page) || uf__upstream_has(m, f.page);
 		if (f.ctx && present && (s->mode & UFFDIO_REGISTER_MODE_MINOR))
 			f.kind = FK_MINOR;
 		else if (f.ctx && !present && (s->mode & UFFDIO_REGISTER_MODE_MISSING))

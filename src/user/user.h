@@ -43,10 +43,9 @@ extern const struct uf__engine uf__user_engine;
 /* uf_open() for the user engine.  why: one line when it cannot. */
 int uf__user_open(int flags, char *why, size_t why_len);
 
-/* Features this build implements (what UFFDIO_API reports).  hugetlb is
- * not served (no MISSING_HUGETLBFS/MINOR_HUGETLBFS), so WP_HUGETLBFS_SHMEM
- * speaks for shmem alone. */
+/* Features this build implements (what UFFDIO_API reports). */
 #define UU_FEATURES (UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_MISSING_SHMEM |	\
+		     UFFD_FEATURE_MISSING_HUGETLBFS | UFFD_FEATURE_MINOR_HUGETLBFS |	\
 		     UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID |			\
 		     UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_EXACT_ADDRESS |		\
 		     UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_UNPOPULATED |	\
@@ -159,10 +158,17 @@ struct uf__memops {
 	const char *name;
 	int kind;			/* enum uf__kind */
 	int guards;			/* hides with guard markers (else with mprotect) */
+	int shared;			/* the content is the program's own file (else
+					 * an engine memfd standing in for it) */
 	/* Hide pages in the application's view / show them.  With guard
 	 * markers, prot is ignored: protection is set apart (uf__page_setwp). */
 	int (*hide)(struct uf__map *m, uintptr_t addr, size_t len);
 	int (*show)(struct uf__map *m, uintptr_t addr, size_t len, int prot);
+	/* Is the page at addr there in the content (uf__present)? */
+	int (*cached)(const struct uf__map *m, uintptr_t addr);
+	/* Private file mappings: is the file's page at addr in its page
+	 * cache (seen through m->upstream)?  NULL for other types. */
+	int (*upstream_cached)(const struct uf__map *m, uintptr_t addr);
 };
 
 enum uf__kind {
@@ -183,6 +189,8 @@ struct uf__map {
 	int prot;			/* the application's protection */
 	char *alias;			/* the engine's read-write view of the same pages */
 	char *upstream;			/* private file mappings: the original, moved aside */
+	char *peek;			/* shared hugetlb: a private view of the file,
+					 * for asking what its page cache holds */
 	size_t chunk;			/* bytes per lazily opened chunk */
 	unsigned chunk_shift;
 	_Atomic uint8_t *pst;		/* per page */
@@ -250,6 +258,9 @@ static inline size_t uf__chidx(const struct uf__map *m, uintptr_t addr)
 int uf__mincore(void *addr, size_t len, unsigned char *vec);
 /* Is the page's content in the backing store (page cache)?  1/0. (signal-safe) */
 int uf__present(const struct uf__map *m, uintptr_t addr);
+/* Private file mappings: is the file's own page at addr in its page cache
+ * (what a MINOR fault finds)?  0 for other types.  Signal-safe. */
+int uf__upstream_has(const struct uf__map *m, uintptr_t addr);
 /* Open a covered chunk: hide the pages not mapped, give the rest the map's
  * protection (read-only where write-protected).  Spins while another
  * thread does it.  Signal-safe. */
@@ -268,6 +279,30 @@ int uf__page_prot(const struct uf__map *m, uint8_t state);
 int uf__map_create(uintptr_t start, uintptr_t end, int kind, size_t page, int prot,
 		  struct uf__map **out);
 const struct uf__memops *uf__memops_of(int kind);
+static inline int uf__kind_hugetlb(int kind)
+{
+	return kind == UU_HUGETLB || kind == UU_HUGETLB_PRIVATE;
+}
+
+/* hugetlb (hugetlb.c).  A read-write descriptor of the file a shared
+ * hugetlb VMA maps (through /proc/self/map_files, else one of the program's
+ * descriptors of it), or -EPERM when neither can be had. */
+int uf__hugetlb_open(uintptr_t vma_start, uintptr_t vma_end, unsigned dev_major,
+		     unsigned dev_minor, unsigned long long ino);
+/* A shared hugetlb map's alias (read-write) and peek view, of the file the
+ * VMA [vma_start, vma_end) maps at offset off.  0 or -errno (-EPERM: no
+ * descriptor of the file could be had, or it is not writable). */
+int uf__hugetlb_views(struct uf__map *m, uintptr_t vma_start, uintptr_t vma_end, unsigned dev_major,
+		      unsigned dev_minor, unsigned long long ino, unsigned long long off);
+/* A read-only MAP_PRIVATE | MAP_NORESERVE view of len bytes at offset off
+ * of the file that VMA maps, or NULL when no descriptor of it can be had. */
+void *uf__hugetlb_file_view(uintptr_t vma_start, uintptr_t vma_end, unsigned dev_major,
+			    unsigned dev_minor, unsigned long long ino, unsigned long long off,
+			    size_t len);
+/* Is the huge page at view (in a MAP_PRIVATE view of a hugetlb file) in the
+ * file's page cache?  1/0; takes a free huge page for a moment, and says 0
+ * when there is none.  Signal-safe. */
+int uf__hugetlb_cached(char *view, size_t page);
 
 /* ------------------------------------------------------------------------ */
 /* Waiting and waking (queue.c)                                              */
@@ -344,6 +379,13 @@ struct uf__scan;
  * PM_SCAN_WP_MATCHING the caller protects it now), 0 passed over, -ENOSPC
  * the walk ends before it, -EPERM (PM_SCAN_CHECK_WPASYNC), -EFAULT. */
 int uf__scan_page(struct uf__scan *s, uintptr_t addr, __u64 categories);
+/* Offer [start, end), part (part = 1) or all of one huge page, with its
+ * categories, in one piece as the kernel's hugetlb walk does: 1 taken, 0
+ * passed over, or an error as above.  whole: it is to be protected
+ * (PM_SCAN_WP_MATCHING), so all of the huge page or none: a part, or one
+ * max_pages would cut, is passed over and walk_end says start. */
+int uf__scan_huge(struct uf__scan *s, uintptr_t start, uintptr_t end, __u64 categories, int whole,
+		  int part);
 /* The first engine memory at or above addr: 0 and [*start, *end), or -ENOENT. */
 int uf__scan_next(uintptr_t addr, uintptr_t *start, uintptr_t *end);
 /* Offer every page of [from, to), engine memory from uf__scan_next(). */

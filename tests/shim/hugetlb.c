@@ -2,8 +2,9 @@
 /*
  * hugetlb: MISSING faults on a 2 MiB hugetlb memfd mapping, answered with
  * UFFDIO_COPY of a whole huge page.  Skips when the engine does not offer
- * UFFD_FEATURE_MISSING_HUGETLBFS (the user engine does not serve hugetlb
- * yet) or no huge page is free.
+ * UFFD_FEATURE_MISSING_HUGETLBFS or no huge page is free.  The memfd stays
+ * open, as in programs that share hugetlb memory: the user engine maps its
+ * alias of the file through it when /proc/self/map_files is not open to it.
  */
 #include "uffd.h"
 
