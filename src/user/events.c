@@ -339,11 +339,13 @@ static int engine_in(uintptr_t start, size_t len)
 /* The kernel's VMA holding addr, when it is engine memory: the run of
  * segments with one owner and mode whose maps the kernel would have as one
  * VMA.  0 and its end, or -ENOENT if addr is not engine memory. */
-static int engine_vma(uintptr_t addr, uintptr_t *end)
+static int engine_vma(uintptr_t addr, uintptr_t *end, int *kind)
 {
 	unsigned tok = uf__enter();
 	const struct uf__seg *s = uf__lookup(addr);
 	int r = s ? 0 : -ENOENT;
+	if (s)
+		*kind = s->map->ops->kind;
 	while (s) {
 		*end = s->end;
 		const struct uf__seg *n = uf__lookup(s->end);
@@ -418,7 +420,8 @@ UF_EXPORT int uf_mremap(void *old_addr, size_t old_len, size_t new_len, int flag
 	if (r)
 		return r;
 	uintptr_t vend;
-	if (engine_vma(from, &vend) < 0) {
+	int kind;
+	if (engine_vma(from, &vend, &kind) < 0) {
 		/* Plain memory moved onto engine memory: the engine forgets
 		 * what is at the destination, whose contexts hear of it. */
 		uintptr_t vs, ve;
@@ -448,10 +451,13 @@ UF_EXPORT int uf_mremap(void *old_addr, size_t old_len, size_t new_len, int flag
 	}
 	if (from + olen > vend)
 		return -EFAULT;		/* across the kernel's VMA boundary */
-	if (!olen)
-		return -EINVAL;		/* duplicating shared memory: docs/LIMITATIONS.md */
+	/* old_len 0 duplicates a shared mapping: a new view of the same file,
+	 * nothing moved, the old range untouched (as MREMAP_DONTUNMAP leaves
+	 * it, minus the emptying: no page moved out of it). */
+	if (!olen && kind != UU_SHMEM)
+		return -EINVAL;
 	struct uf__remap rq = { .from = from, .len = olen < nlen ? olen : nlen, .new_len = nlen,
-				.to = dst, .fixed = fixed, .dontunmap = dontunmap };
+				.to = dst, .fixed = fixed, .dontunmap = dontunmap || !olen };
 	if (!move) {
 		/* Growing: in place when the VMA ends there and what follows
 		 * is free (reserved now, replaced by the move), else moved. */
@@ -485,10 +491,11 @@ UF_EXPORT int uf_mremap(void *old_addr, size_t old_len, size_t new_len, int flag
 	 * of the old range.  Each context's mmap_changing is raised now. */
 	struct hearer *early, *remap, *tail, *old;
 	size_t ne = fixed ? hear(dst, dst + nlen, UFFD_FEATURE_EVENT_UNMAP, &early) : hear(0, 0, 0, &early);
-	size_t nr = ne == (size_t)-1 ? 0 : hear(from, from + olen, UFFD_FEATURE_EVENT_REMAP, &remap);
+	size_t nr = ne == (size_t)-1 ? 0 :
+		    hear(from, from + (olen ? olen : 4096), UFFD_FEATURE_EVENT_REMAP, &remap);
 	size_t nt = nr == (size_t)-1 ? 0 : hear(from + rq.len, from + olen, UFFD_FEATURE_EVENT_UNMAP, &tail);
 	size_t no = nt == (size_t)-1 ? 0 :
-		    hear(from, dontunmap ? from : from + rq.len, UFFD_FEATURE_EVENT_UNMAP, &old);
+		    hear(from, rq.dontunmap ? from : from + rq.len, UFFD_FEATURE_EVENT_UNMAP, &old);
 	if (ne == (size_t)-1 || nr == (size_t)-1 || nt == (size_t)-1 || no == (size_t)-1) {
 		if (ne != (size_t)-1)
 			forget_hearers(early, ne);

@@ -94,11 +94,12 @@ static int new_backing(struct uf__map *n, const struct uf__map *first, uintptr_t
 	if (first->ops->kind == UU_SHMEM) {
 		/* Another view of the program's own file at the same offset;
 		 * growing it maps the file further on, as the kernel does. */
-		void *a = mremap(first->alias + off, 0, len, MREMAP_MAYMOVE);
-		if (a != MAP_FAILED && nlen > len) {
-			void *g = mremap(a, len, nlen, MREMAP_MAYMOVE);
+		size_t dl = len ? len : nlen;	/* 0: a duplicate (events.c) */
+		void *a = mremap(first->alias + off, 0, dl, MREMAP_MAYMOVE);
+		if (a != MAP_FAILED && nlen > dl) {
+			void *g = mremap(a, dl, nlen, MREMAP_MAYMOVE);
 			if (g == MAP_FAILED)
-				munmap(a, len);
+				munmap(a, dl);
 			a = g;
 		}
 		if (a == MAP_FAILED)
@@ -138,7 +139,7 @@ static int new_backing(struct uf__map *n, const struct uf__map *first, uintptr_t
 		/* The original file mapping goes along (the old one stays as
 		 * it was, without pages: the old map still frees it whole);
 		 * growing it maps the file further on. */
-		void *u = mremap(first->upstream + off, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+		void *u = mremap(first->upstream + off, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 		if (u != MAP_FAILED && nlen > len) {
 			void *g = mremap(u, len, nlen, MREMAP_MAYMOVE);
 			if (g == MAP_FAILED)
@@ -226,7 +227,7 @@ int uf__remap_move(struct uf__remap *rq)
 {
 	uintptr_t from = rq->from, end = from + rq->len;
 	struct source src = { .n = 0 };
-	int r = find_source(from, end, &src);
+	int r = find_source(from, rq->len ? end : from + 1, &src);
 	if (r < 0)
 		return r;
 	struct uf__map *first = src.map[0];
