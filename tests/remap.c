@@ -484,7 +484,122 @@ static void test_plain_memory(const struct t_env *env)
 	T_OK(uf_munmap(to, 4 * pg));
 }
 
+/* A monitor serving MISSING faults with pages whose bytes say where they
+ * are (page index from base, or from the moved range's new place), reading
+ * events as they come; a fill refused with EAGAIN (an event pending) is
+ * tried again after the next read, as a handler has to. */
+struct monitor {
+	int fd;
+	char *base, *moved_from, *moved_to;
+	size_t pg, moved_len;
+	volatile int stop;
+	int remaps;
+	t_thread th;
+};
+
+static unsigned char page_byte(const struct monitor *mo, uintptr_t a)
+{
+	if (mo->moved_to && a >= (uintptr_t)mo->moved_to && a < (uintptr_t)mo->moved_to + mo->moved_len)
+		a = a - (uintptr_t)mo->moved_to + (uintptr_t)mo->moved_from;
+	return (unsigned char)(1 + (a - (uintptr_t)mo->base) / mo->pg);
+}
+
+static void *monitor_main(void *arg)
+{
+	struct monitor *mo = arg;
+	char *src = t_buffer(mo->pg, 0);
+	uintptr_t retry[64];
+	size_t nretry = 0;
+	while (!__atomic_load_n(&mo->stop, __ATOMIC_SEQ_CST)) {
+		struct pollfd p = { .fd = mo->fd, .events = POLLIN };
+		if (poll(&p, 1, 10) == 1) {
+			struct uffd_msg m;
+			ssize_t n = uf_read(mo->fd, &m, 1);
+			if (n == 1 && m.event == UFFD_EVENT_PAGEFAULT && nretry < 64)
+				retry[nretry++] = m.arg.pagefault.address & ~(uintptr_t)(mo->pg - 1);
+			else if (n == 1 && m.event == UFFD_EVENT_REMAP)
+				__atomic_fetch_add(&mo->remaps, 1, __ATOMIC_SEQ_CST);
+		}
+		for (size_t i = 0; i < nretry;) {
+			memset(src, page_byte(mo, retry[i]), mo->pg);
+			__s64 res;
+			int r = uf_copy(mo->fd, (void *)retry[i], src, mo->pg, 0, &res);
+			if (r == -EAGAIN) {
+				i++;
+				continue;
+			}
+			if (r < 0 && r != -EEXIST)
+				T_FAIL("copy at %p: %s", (void *)retry[i], strerror(-r));
+			retry[i] = retry[--nretry];
+		}
+	}
+	munmap(src, mo->pg);
+	return NULL;
+}
+
+struct reader_arg {
+	const struct monitor *mo;
+	char *from;
+	size_t n;
+	int bad;
+	t_thread th;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader_arg *ra = arg;
+	for (size_t i = 0; i < ra->n; i++) {
+		char *p = ra->from + i * ra->mo->pg;
+		if ((unsigned char)*(volatile char *)p != page_byte(ra->mo, (uintptr_t)p))
+			ra->bad++;
+	}
+	return NULL;
+}
+
+/* Threads fault on the part of a map that stays while the rest of it moves
+ * (the move holds the whole map still for a moment): every fault is served,
+ * every page has its content, the moved part too. */
+static void test_move_while_faulting(const struct t_env *env)
+{
+	const size_t pg = env->page, n = 1024, half = n / 2;
+	struct t_region r;
+	int fd = setup(env, &r, n, 0, F_MODE_M, UFFD_FEATURE_EVENT_REMAP);
+	struct monitor mo = { .fd = fd, .base = r.addr, .pg = pg };
+	t_spawn(&mo.th, monitor_main, &mo);
+	/* The lower half: every other page filled through faults first. */
+	for (size_t i = 0; i < half; i += 2)
+		T_EQ((unsigned char)*(volatile char *)(r.addr + i * pg), page_byte(&mo, (uintptr_t)r.addr + i * pg));
+	char *dst = reserve(half, pg);
+	mo.moved_from = r.addr;
+	mo.moved_len = half * pg;
+	mo.moved_to = dst;
+	struct reader_arg rd[2] = { { &mo, r.addr + half * pg, half / 2, 0, { 0 } },
+				    { &mo, r.addr + (half + half / 2) * pg, half / 2, 0, { 0 } } };
+	t_spawn(&rd[0].th, reader_main, &rd[0]);
+	t_spawn(&rd[1].th, reader_main, &rd[1]);
+	void *to;
+	T_OK(uf_mremap(r.addr, half * pg, half * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst, &to));
+	T_ASSERT(to == dst);
+	t_join(&rd[0].th);
+	t_join(&rd[1].th);
+	T_EQ(rd[0].bad + rd[1].bad, 0);
+	T_EQ(__atomic_load_n(&mo.remaps, __ATOMIC_SEQ_CST), 1);
+	/* The moved half: the filled pages kept, the others fault at their
+	 * new address and are served there. */
+	struct reader_arg all = { &mo, dst, half, 0, { 0 } };
+	reader_main(&all);
+	T_EQ(all.bad, 0);
+	__atomic_store_n(&mo.stop, 1, __ATOMIC_SEQ_CST);
+	t_join(&mo.th);
+	uf_close(fd);
+	T_OK(uf_munmap(dst, half * pg));
+	r.addr += half * pg;
+	r.len = half * pg;
+	region_drop(&r);
+}
+
 static const struct t_case cases[] = {
+	{ "move_while_faulting", test_move_while_faulting, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
 	{ "move_fixed", test_move_fixed, T_MEM_NO_HUGETLB, REMAP_UNMAP },
 	{ "move_no_feature", test_move_no_feature, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_UNMAP },
 	{ "grow_in_place", test_grow_in_place, T_MEM_NO_HUGETLB, REMAP_UNMAP },
