@@ -598,7 +598,36 @@ static void test_move_while_faulting(const struct t_env *env)
 	region_drop(&r);
 }
 
+/* A range registered in two pieces is one VMA for the kernel (same flags
+ * and context): it moves in one call, content and registration with it. */
+static void test_move_merged_pieces(const struct t_env *env)
+{
+	const size_t pg = env->page;
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EVENT_REMAP);
+	T_OK(uf_register(fd, r.addr + 2 * pg, 2 * pg, F_MODE_M, NULL));
+	T_OK(uf_register(fd, r.addr, 2 * pg, F_MODE_M, NULL));
+	char *src = t_buffer(4 * pg, 60);
+	__s64 res;
+	T_OK(uf_copy(fd, r.addr + pg, src + pg, pg, 0, &res));
+	T_OK(uf_copy(fd, r.addr + 2 * pg, src + 2 * pg, pg, 0, &res));
+	char *dst = reserve(4, pg);
+	struct mover mv;
+	move_start(&mv, r.addr, 4 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	expect_remap(fd, r.addr, dst, 4 * pg);
+	T_ASSERT(move_finish(&mv) == dst);
+	T_ASSERT(memcmp(dst + pg, src + pg, 2 * pg) == 0);
+	expect_fault_at(fd, dst, pg);
+	expect_fault_at(fd, dst + 3 * pg, pg);
+	uf_close(fd);
+	munmap(src, 4 * pg);
+	r.addr = dst;
+	region_drop(&r);
+}
+
 static const struct t_case cases[] = {
+	{ "move_merged_pieces", test_move_merged_pieces, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
 	{ "move_while_faulting", test_move_while_faulting, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
 	{ "move_fixed", test_move_fixed, T_MEM_NO_HUGETLB, REMAP_UNMAP },
 	{ "move_no_feature", test_move_no_feature, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_UNMAP },

@@ -86,9 +86,50 @@ static struct uf__map *map_of(const struct source *src, uintptr_t a)
 
 /* The new map's backing and its covered view (at a place of the kernel's
  * choosing: *view).  first: the map holding from. */
-static int new_backing(struct uf__map *n, const struct uf__map *first, uintptr_t from, size_t len,
+/* Private file mappings: the original mappings kept aside (upstream) go
+ * along, piece by piece from each source map into one place (the old ones
+ * stay as they were, without pages: their maps still free them whole);
+ * growing maps the file further on, as the kernel does. */
+static int new_upstream(struct uf__map *n, const struct source *src, uintptr_t from, size_t len)
+{
+	size_t nlen = n->end - n->start;
+	char *area = mmap(NULL, nlen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (area == MAP_FAILED)
+		return -errno;
+	uintptr_t last = from;
+	for (uintptr_t a = from; a < from + len;) {
+		struct uf__map *m = map_of(src, a);
+		uintptr_t e = m->end < from + len ? m->end : from + len;
+		if (mremap(m->upstream + (a - m->start), e - a, e - a,
+			   MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, area + (a - from)) == MAP_FAILED) {
+			int err = -errno;
+			munmap(area, nlen);
+			return err;
+		}
+		last = a;
+		a = e;
+	}
+	if (nlen > len) {
+		/* The last piece, longer, back in its place over the rest. */
+		size_t off = last - from, plen = len - off;
+		void *g = mremap(area + off, plen, nlen - off, MREMAP_MAYMOVE);
+		if (g == MAP_FAILED || mremap(g, nlen - off, nlen - off, MREMAP_MAYMOVE | MREMAP_FIXED,
+					      area + off) == MAP_FAILED) {
+			int err = -errno;
+			if (g != MAP_FAILED)
+				munmap(g, nlen - off);
+			munmap(area, nlen);
+			return err;
+		}
+	}
+	n->upstream = area;
+	return 0;
+}
+
+static int new_backing(struct uf__map *n, const struct source *src, uintptr_t from, size_t len,
 		       void **view)
 {
+	const struct uf__map *first = src->map[0];
 	size_t off = from - first->start, nlen = n->end - n->start;
 	*view = MAP_FAILED;
 	if (first->ops->kind == UU_SHMEM) {
@@ -135,22 +176,8 @@ static int new_backing(struct uf__map *n, const struct uf__map *first, uintptr_t
 	}
 	if (fd >= 0)
 		close(fd);
-	if (r == 0 && first->upstream) {
-		/* The original file mapping goes along (the old one stays as
-		 * it was, without pages: the old map still frees it whole);
-		 * growing it maps the file further on. */
-		void *u = mremap(first->upstream + off, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
-		if (u != MAP_FAILED && nlen > len) {
-			void *g = mremap(u, len, nlen, MREMAP_MAYMOVE);
-			if (g == MAP_FAILED)
-				munmap(u, len);
-			u = g;
-		}
-		if (u == MAP_FAILED)
-			r = -errno;
-		else
-			n->upstream = u;
-	}
+	if (r == 0 && first->upstream)
+		r = new_upstream(n, src, from, len);
 	return r;
 }
 
@@ -244,7 +271,7 @@ int uf__remap_move(struct uf__remap *rq)
 
 	void *view = MAP_FAILED;
 	int covered = 0;
-	r = new_backing(n, first, from, rq->len, &view);
+	r = new_backing(n, &src, from, rq->len, &view);
 	if (r == 0) {
 		if (mprotect((void *)from, rq->len, PROT_NONE) < 0)
 			r = -errno;
