@@ -19,6 +19,8 @@
  *   memtype.c   what differs per memory type (the ops table)
  *   register.c  UFFDIO_REGISTER and UFFDIO_UNREGISTER
  *   fill.c      COPY, ZEROPAGE, CONTINUE, POISON, MOVE, WAKE, WRITEPROTECT
+ *   events.c    REMOVE, UNMAP, REMAP events and the calls that make them
+ *   remap.c     moving memory for uf_mremap()
  *   trap.c      the SIGSEGV handler
  *   serve.c     serving the descriptor to other processes (the target's side)
  *   remote.c    using a descriptor another process opened (the monitor's side)
