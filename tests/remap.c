@@ -626,7 +626,33 @@ static void test_move_merged_pieces(const struct t_env *env)
 	region_drop(&r);
 }
 
+/* Moved onto other registered memory: that memory is unmapped first (its
+ * UNMAP comes first), then REMAP, then UNMAP of the old range; the
+ * destination's old registration is gone, the moved one is there. */
+static void test_move_onto_registered(const struct t_env *env)
+{
+	const size_t pg = env->page;
+	struct t_region r, d;
+	int fd = setup(env, &r, 4, 1, F_MODE_M, REMAP_UNMAP);
+	t_region_map(env, 4, &d);
+	T_OK(uf_register(fd, d.addr, d.len, F_MODE_M, NULL));
+	struct mover mv;
+	move_start(&mv, r.addr, 4 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, d.addr);
+	expect_unmap(fd, d.addr, d.addr + 4 * pg);
+	expect_remap(fd, r.addr, d.addr, 4 * pg);
+	expect_unmap(fd, r.addr, r.addr + 4 * pg);
+	T_ASSERT(move_finish(&mv) == d.addr);
+	T_ASSERT(t_check(d.addr, pg, 60));
+	expect_fault_at(fd, d.addr + pg, pg);
+	uf_close(fd);
+	r.addr = d.addr;
+	region_drop(&r);
+	d.addr = NULL;
+	t_region_unmap(&d);
+}
+
 static const struct t_case cases[] = {
+	{ "move_onto_registered", test_move_onto_registered, T_MEM_NO_HUGETLB, REMAP_UNMAP },
 	{ "move_merged_pieces", test_move_merged_pieces, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
 	{ "move_while_faulting", test_move_while_faulting, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
 	{ "move_fixed", test_move_fixed, T_MEM_NO_HUGETLB, REMAP_UNMAP },

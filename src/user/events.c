@@ -407,8 +407,8 @@ static size_t hear(uintptr_t start, uintptr_t end, __u64 feature, struct hearer 
 	return start < end ? hearers(start, end, feature, h) : 0;
 }
 
-UF_EXPORT int uf_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, void *new_addr,
-			void **result)
+static int do_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, void *new_addr,
+		     void **result)
 {
 	uintptr_t from = (uintptr_t)old_addr, dst = (uintptr_t)new_addr;
 	size_t olen = (old_len + 4095) & ~(size_t)4095, nlen = (new_len + 4095) & ~(size_t)4095;
@@ -533,5 +533,15 @@ UF_EXPORT int uf_mremap(void *old_addr, size_t old_len, size_t new_len, int flag
 			forget_hearers(tail, nt);
 		forget_hearers(old, no);
 	}
+	return r;
+}
+
+UF_EXPORT int uf_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, void *new_addr,
+			void **result)
+{
+	void *to = MAP_FAILED;
+	int r = do_mremap(old_addr, old_len, new_len, flags, new_addr, &to);
+	if (r == 0 && result)
+		*result = to;
 	return r;
 }
