@@ -193,6 +193,16 @@ struct uf_kernel_status {
  */
 int uf_madvise(void *addr, size_t len, int advice);
 int uf_munmap(void *addr, size_t len);
+/*
+ * mremap(2) that userfaultfd follows: on user-engine memory the registration
+ * moves with the memory and UFFD_EVENT_REMAP is sent (with
+ * UFFD_FEATURE_EVENT_REMAP; without it the moved memory is no longer
+ * registered), as the kernel does.  new_addr is read only with MREMAP_FIXED
+ * or MREMAP_DONTUNMAP.  0 with the new address in *result (result may be
+ * NULL), or -errno.
+ */
+int uf_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, void *new_addr,
+	      void **result);
 
 /*
  * PAGEMAP_SCAN on this process (ioctl(2) on /proc/self/pagemap, Linux 6.7),

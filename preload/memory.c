@@ -7,10 +7,8 @@
  * are the system calls themselves everywhere else.  Until the process has
  * a user-engine context they are passed on untouched.
  *
- * mremap() is passed on: following a registered range to its new place
- * (and the REMAP event) is not done yet (docs/LIMITATIONS.md).  It is
- * replaced anyway so that the engine's own mremap() calls (renamed, see
- * real.h) and the program's are already apart when it is.
+ * mremap() goes through uf_mremap(), which moves the registration with the
+ * memory and sends UFFD_EVENT_REMAP.
  */
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -36,5 +34,13 @@ UF_SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags
 	va_start(ap, flags);
 	void *to = va_arg(ap, void *);
 	va_end(ap);
-	return uf__real_mremap(old, old_len, new_len, flags, to);
+	if (!uf__shim_on())
+		return uf__real_mremap(old, old_len, new_len, flags, to);
+	void *res;
+	int r = uf_mremap(old, old_len, new_len, flags, to, &res);
+	if (r < 0) {
+		errno = -r;
+		return MAP_FAILED;
+	}
+	return res;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * events.c - non-cooperative events (REMOVE, UNMAP) and the calls that make
- * them: uf_madvise() and uf_munmap().
+ * events.c - non-cooperative events (REMOVE, UNMAP, REMAP) and the calls that
+ * make them: uf_madvise(), uf_munmap() and uf_mremap() (the move itself is
+ * remap.c's).
  *
  * The kernel sees every madvise and munmap; the user engine sees the ones
  * made through these functions (the preload shim routes the libc calls
@@ -11,7 +12,8 @@
  *
  * As in the kernel, the thread causing an event waits until a reader has
  * taken it, and meanwhile the context's fills fail with EAGAIN
- * (mmap_changing).  REMOVE is sent before the pages go, UNMAP after.
+ * (mmap_changing).  REMOVE is sent before the pages go, UNMAP and REMAP
+ * after.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -188,6 +190,13 @@ static void tell(struct hearer *h, size_t n, __u8 event)
 	free(h);
 }
 
+/* Would a thread wait for a move of m?  Not inside a reader section: the
+ * move waits for readers to leave (remap.c). */
+static int frozen(const struct uf__map *m)
+{
+	return atomic_load(&m->frozen) != 0;
+}
+
 static int engine_empty(void)
 {
 	const struct uf__table *t = uf__table_now();
@@ -288,6 +297,11 @@ UF_EXPORT int uf_madvise(void *addr, size_t len, int advice)
 	for (uintptr_t pos = start; pos < end;) {
 		unsigned tok = uf__enter();
 		const struct uf__seg *s = uf__lookup_from(pos);
+		if (s && s->start <= pos && frozen(s->map)) {
+			uf__leave(tok);
+			uf__remap_wait();
+			continue;
+		}
 		if (s && s->start <= pos) {
 			uintptr_t to = s->end < end ? s->end : end;
 			/* hugetlb: whole huge pages only (MADV_REMOVE's part
@@ -338,5 +352,240 @@ UF_EXPORT int uf_munmap(void *addr, size_t len)
 	if (munmap(addr, len) < 0)
 		r = uf__neg_errno();
 	tell(h, n, UFFD_EVENT_UNMAP);		/* after they are gone */
+	return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* mremap                                                                   */
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#if defined(__x86_64__)
+#define TASK_SIZE 0x7ffffffff000ULL
+#else
+#define TASK_SIZE (1ULL << 48)
+#endif
+
+/* Does [start, start + len) hold engine memory? */
+static int engine_in(uintptr_t start, size_t len)
+{
+	unsigned tok = uf__enter();
+	const struct uf__seg *s = uf__lookup_from(start);
+	int r = s && s->start < start + len;
+	uf__leave(tok);
+	return r;
+}
+
+/* The kernel's VMA holding addr, when it is engine memory: the run of
+ * segments with one owner and mode whose maps the kernel would have as one
+ * VMA.  0 and its end, or -ENOENT if addr is not engine memory. */
+static int engine_vma(uintptr_t addr, uintptr_t *end, int *kind)
+{
+	unsigned tok = uf__enter();
+	const struct uf__seg *s = uf__lookup(addr);
+	int r = s ? 0 : -ENOENT;
+	if (s)
+		*kind = s->map->ops->kind;
+	while (s) {
+		*end = s->end;
+		const struct uf__seg *n = uf__lookup(s->end);
+		if (!n || n->ctx != s->ctx || n->mode != s->mode || !one_vma(s->map, n->map))
+			break;
+		s = n;
+	}
+	uf__leave(tok);
+	return r;
+}
+
+static int plain_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr,
+			void **out)
+{
+	void *p = mremap(old, old_len, new_len, flags, new_addr);
+	if (p == MAP_FAILED)
+		return uf__neg_errno();
+	*out = p;
+	return 0;
+}
+
+/* The kernel's check_mremap_params(), on page-aligned lengths. */
+static int check_params(uintptr_t from, size_t old_len, size_t new_len, int flags, uintptr_t to)
+{
+	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
+		return -EINVAL;
+	if ((from & 4095) || !new_len || new_len > TASK_SIZE)
+		return -EINVAL;
+	if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)))
+		return 0;
+	if (to > TASK_SIZE - new_len || (to & 4095) || !(flags & MREMAP_MAYMOVE))
+		return -EINVAL;
+	if ((flags & MREMAP_DONTUNMAP) && old_len != new_len)
+		return -EINVAL;
+	if (to < from + old_len && from < to + new_len)
+		return -EINVAL;
+	return 0;
+}
+
+static void tell_remap(struct hearer *h, size_t n, uintptr_t from, uintptr_t to, size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct uffd_msg m;
+		memset(&m, 0, sizeof(m));
+		m.event = UFFD_EVENT_REMAP;
+		m.arg.remap.from = from;
+		m.arg.remap.to = to;
+		m.arg.remap.len = len;
+		post_and_wait(h[i].c, &m);
+		uf__ctx_put(h[i].c);
+	}
+	free(h);
+}
+
+/* Hearers of [start, end) for feature, or none when the range is empty. */
+static size_t hear(uintptr_t start, uintptr_t end, __u64 feature, struct hearer **h)
+{
+	*h = NULL;
+	return start < end ? hearers(start, end, feature, h) : 0;
+}
+
+static int do_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, void *new_addr,
+		     void **result)
+{
+	uintptr_t from = (uintptr_t)old_addr, dst = (uintptr_t)new_addr;
+	size_t olen = (old_len + 4095) & ~(size_t)4095, nlen = (new_len + 4095) & ~(size_t)4095;
+	int fixed = (flags & MREMAP_FIXED) != 0, dontunmap = (flags & MREMAP_DONTUNMAP) != 0;
+	if (engine_empty() || olen < old_len || nlen < new_len ||
+	    (!engine_in(from, olen ? olen : 1) && !(fixed && engine_in(dst, nlen))))
+		return plain_mremap(old_addr, old_len, new_len, flags, new_addr, result);
+	int r = check_params(from, olen, nlen, flags, dst);
+	if (r)
+		return r;
+	uintptr_t vend;
+	int kind;
+	if (engine_vma(from, &vend, &kind) < 0) {
+		/* Plain memory moved onto engine memory: the engine forgets
+		 * what is at the destination, whose contexts hear of it. */
+		uintptr_t vs, ve;
+		if (uf__vma_next(from, &vs, &ve) < 0 || vs > from || from + olen > ve)
+			return -EFAULT;
+		struct hearer *h;
+		size_t n = hearers(dst, dst + nlen, UFFD_FEATURE_EVENT_UNMAP, &h);
+		if (n == (size_t)-1)
+			return -ENOMEM;
+		r = uf__forget_range(dst, dst + nlen);
+		if (r == 0)
+			r = plain_mremap(old_addr, old_len, new_len, flags, new_addr, result);
+		tell(h, n, UFFD_EVENT_UNMAP);
+		return r;
+	}
+	int move = fixed || dontunmap;
+	if (!move && olen == nlen) {
+		*result = old_addr;
+		return 0;
+	}
+	if (!move && olen > nlen) {
+		/* Shrinking in place is unmapping the tail. */
+		r = uf_munmap((void *)(from + nlen), olen - nlen);
+		if (r == 0)
+			*result = old_addr;
+		return r;
+	}
+	if (from + olen > vend)
+		return -EFAULT;		/* across the kernel's VMA boundary */
+	/* old_len 0 duplicates a shared mapping: a new view of the same file,
+	 * nothing moved, the old range untouched (as MREMAP_DONTUNMAP leaves
+	 * it, minus the emptying: no page moved out of it). */
+	if (!olen && kind != UU_SHMEM)
+		return -EINVAL;
+	struct uf__remap rq = { .from = from, .len = olen < nlen ? olen : nlen, .new_len = nlen,
+				.to = dst, .fixed = fixed, .dontunmap = dontunmap || !olen };
+	if (!move) {
+		/* Growing: in place when the VMA ends there and what follows
+		 * is free (reserved now, replaced by the move), else moved. */
+		void *tail = MAP_FAILED;
+		if (from + olen == vend)
+			tail = mmap((void *)(from + olen), nlen - olen, PROT_NONE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (tail != MAP_FAILED && (uintptr_t)tail != from + olen) {
+			munmap(tail, nlen - olen);	/* a kernel without NOREPLACE */
+			tail = MAP_FAILED;
+		}
+		if (tail == MAP_FAILED && !(flags & MREMAP_MAYMOVE))
+			return -ENOMEM;
+		if (tail != MAP_FAILED) {
+			rq.in_place = 1;
+			rq.to = from;
+			rq.keep = 1;	/* the VMA grows: its registration too */
+			uf__space_lock();
+			r = uf__remap_move(&rq);
+			uf__space_unlock();
+			if (r < 0) {
+				munmap(tail, nlen - olen);
+				return r;
+			}
+			*result = old_addr;
+			return 0;
+		}
+	}
+	/* A move: the kernel's order of events is the unmapping of the
+	 * destination, REMAP, then the unmapping of the tail (shrinking) and
+	 * of the old range.  Each context's mmap_changing is raised now. */
+	struct hearer *early, *remap, *tail, *old;
+	size_t ne = fixed ? hear(dst, dst + nlen, UFFD_FEATURE_EVENT_UNMAP, &early) : hear(0, 0, 0, &early);
+	size_t nr = ne == (size_t)-1 ? 0 :
+		    hear(from, from + (olen ? olen : 4096), UFFD_FEATURE_EVENT_REMAP, &remap);
+	size_t nt = nr == (size_t)-1 ? 0 : hear(from + rq.len, from + olen, UFFD_FEATURE_EVENT_UNMAP, &tail);
+	size_t no = nt == (size_t)-1 ? 0 :
+		    hear(from, rq.dontunmap ? from : from + rq.len, UFFD_FEATURE_EVENT_UNMAP, &old);
+	if (ne == (size_t)-1 || nr == (size_t)-1 || nt == (size_t)-1 || no == (size_t)-1) {
+		if (ne != (size_t)-1)
+			forget_hearers(early, ne);
+		if (ne != (size_t)-1 && nr != (size_t)-1)
+			forget_hearers(remap, nr);
+		if (ne != (size_t)-1 && nr != (size_t)-1 && nt != (size_t)-1)
+			forget_hearers(tail, nt);
+		return -ENOMEM;
+	}
+	rq.keep = nr > 0;
+	int shrunk = 0;
+	r = fixed ? uf__forget_range(dst, dst + nlen) : 0;
+	if (r == 0 && rq.len < olen) {
+		r = uf__forget_range(from + rq.len, from + olen);
+		if (r == 0)
+			shrunk = munmap((void *)(from + rq.len), olen - rq.len) == 0;
+	}
+	if (r == 0) {
+		uf__space_lock();
+		r = uf__remap_move(&rq);
+		uf__space_unlock();
+	}
+	tell(early, ne, UFFD_EVENT_UNMAP);
+	if (r == 0) {
+		tell_remap(remap, nr, from, rq.to, rq.len);
+		tell(tail, nt, UFFD_EVENT_UNMAP);
+		tell(old, no, UFFD_EVENT_UNMAP);
+		*result = (void *)rq.to;
+	} else {
+		/* What was unmapped is told even so, as the kernel does. */
+		forget_hearers(remap, nr);
+		if (shrunk)
+			tell(tail, nt, UFFD_EVENT_UNMAP);
+		else
+			forget_hearers(tail, nt);
+		forget_hearers(old, no);
+	}
+	return r;
+}
+
+UF_EXPORT int uf_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, void *new_addr,
+			void **result)
+{
+	void *to = MAP_FAILED;
+	int r = do_mremap(old_addr, old_len, new_len, flags, new_addr, &to);
+	if (r == 0 && result)
+		*result = to;
 	return r;
 }

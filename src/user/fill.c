@@ -246,14 +246,22 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, const char *dat
 
 static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, int wp);
 
+/* A map being moved (remap.c): the move waits for reader sections to end,
+ * so whoever finds one leaves its section, waits and looks again. */
+#define FROZEN (-ERANGE)
+
 /* The whole fill runs inside a reader section, so the map cannot be
  * retired (uf_munmap) under it. */
 static long long fill(uintptr_t dst, size_t len, enum op op, uintptr_t src, int wp)
 {
-	unsigned tok = uf__enter();
-	long long r = fill_in(dst, len, op, src, wp);
-	uf__leave(tok);
-	return r;
+	for (;;) {
+		unsigned tok = uf__enter();
+		long long r = fill_in(dst, len, op, src, wp);
+		uf__leave(tok);
+		if (r != FROZEN)
+			return r;
+		uf__remap_wait();
+	}
 }
 
 static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, int wp)
@@ -264,6 +272,8 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 		return r;
 	struct uf__map *m = seg.map;
 	int kind = m->ops->kind;
+	if (atomic_load(&m->frozen))
+		return FROZEN;
 	if (wp && !(seg.mode & UFFDIO_REGISTER_MODE_WP))
 		return -EINVAL;
 	int huge = uf__kind_hugetlb(kind);
@@ -528,6 +538,7 @@ int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 	long long res;
 	struct uf__seg dseg, sseg;
 	int ours = 0;
+again:;
 	unsigned tok = uf__enter();	/* no map retired under the move */
 	/* The kernel's order: no VMA at dst or at src is ENOENT, before
 	 * any check of the ranges and the memory (EINVAL). */
@@ -539,7 +550,11 @@ int uf__move(struct uf__ctx *c, int fd, struct uffdio_move *user)
 		res = -EINVAL;
 	else if ((res = move_src(a.src, a.len, dseg.map->prot, &sseg, &ours)) < 0)
 		;
-	else {
+	else if (atomic_load(&dseg.map->frozen) || (ours && atomic_load(&sseg.map->frozen))) {
+		uf__leave(tok);
+		uf__remap_wait();
+		goto again;
+	} else {
 		struct uf__map *m = dseg.map;
 		int holes = (a.mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) != 0;
 		res = 0;

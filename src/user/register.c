@@ -261,19 +261,18 @@ struct prepared {
 	int memfd;		/* the engine's file, for private kinds */
 };
 
-/* Build a map for [start, end) without changing what the program sees. */
-static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, struct prepared *out)
+struct uf__map *uf__map_alloc(uintptr_t start, uintptr_t end, int kind, size_t page, int prot)
 {
 	size_t len = end - start;
 	struct uf__map *m = calloc(1, sizeof(*m));
 	if (!m)
-		return -ENOMEM;
+		return NULL;
 	m->start = start;
 	m->end = end;
-	m->page = v->page;
-	m->page_shift = log2_ceil(v->page);
-	m->ops = uf__memops_of(v->kind);
-	m->prot = v->prot;
+	m->page = page;
+	m->page_shift = log2_ceil(page);
+	m->ops = uf__memops_of(kind);
+	m->prot = prot;
 	m->npages = len >> m->page_shift;
 	/* Chunks: 2 MiB (at least a page), or larger so that no map has
 	 * more than 8192. */
@@ -286,8 +285,22 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 	m->nchunks = (len + m->chunk - 1) >> m->chunk_shift;
 	m->pst = anon_zeroed(m->npages);
 	m->cst = anon_zeroed(m->nchunks);
+	if (!m->pst || !m->cst) {
+		uf__map_retire(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Build a map for [start, end) without changing what the program sees. */
+static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, struct prepared *out)
+{
+	size_t len = end - start;
+	struct uf__map *m = uf__map_alloc(start, end, v->kind, v->page, v->prot);
+	if (!m)
+		return -ENOMEM;
 	out->memfd = -1;
-	int r = (m->pst && m->cst) ? 0 : -ENOMEM;
+	int r = 0;
 
 	m->ino = v->ino;
 	m->vm_ino = v->ino;
@@ -887,6 +900,18 @@ int uf__forget_range(uintptr_t start, uintptr_t end)
 	int r = rebuild(NULL, 0, start, end, forget_fn, NULL);
 	uf__space_unlock();
 	return r;
+}
+
+static void replace_fn(struct uf__seg *s, void *arg)
+{
+	if (s->map != arg)
+		forget_fn(s, NULL);
+}
+
+int uf__table_replace(uintptr_t start, uintptr_t end, const struct uf__map *keep,
+		      const struct uf__seg *extra, size_t nextra)
+{
+	return rebuild(extra, nextra, start, end, replace_fn, (void *)keep);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -167,6 +167,13 @@ static int handle(uintptr_t addr, int write)
 		return 0;
 	}
 	struct uf__map *m = s->map;
+	if (atomic_load(&m->frozen)) {
+		/* Being moved (remap.c), which waits for this reader section
+		 * to end: out of it, wait for the move, then look again. */
+		uf__leave(tok);
+		uf__remap_wait();
+		return 1;
+	}
 	if (!(m->prot & PROT_READ) || (write && !(m->prot & PROT_WRITE))) {
 		uf__leave(tok);
 		return 0;	/* the program's own protection */

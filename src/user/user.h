@@ -19,6 +19,8 @@
  *   memtype.c   what differs per memory type (the ops table)
  *   register.c  UFFDIO_REGISTER and UFFDIO_UNREGISTER
  *   fill.c      COPY, ZEROPAGE, CONTINUE, POISON, MOVE, WAKE, WRITEPROTECT
+ *   events.c    REMOVE, UNMAP, REMAP events and the calls that make them
+ *   remap.c     moving memory for uf_mremap()
  *   trap.c      the SIGSEGV handler
  *   serve.c     serving the descriptor to other processes (the target's side)
  *   remote.c    using a descriptor another process opened (the monitor's side)
@@ -50,7 +52,8 @@ int uf__user_open(int flags, char *why, size_t why_len);
 		     UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_EXACT_ADDRESS |		\
 		     UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_UNPOPULATED |	\
 		     UFFD_FEATURE_POISON | UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_MOVE |	\
-		     UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
+		     UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |		\
+		     UFFD_FEATURE_EVENT_REMAP)
 
 /* ------------------------------------------------------------------------ */
 /* Contexts (context.c)                                                      */
@@ -180,7 +183,8 @@ enum uf__kind {
 };
 
 /* A mapping the engine manages.  Its address range never changes; it lives
- * until the memory is unmapped through the engine or the process ends. */
+ * until the memory is unmapped through the engine or the process ends.
+ * uf_mremap() moves memory by building a new map at the destination. */
 struct uf__map {
 	uintptr_t start, end;
 	size_t page;			/* 4 KiB or the huge page size */
@@ -203,6 +207,9 @@ struct uf__map {
 	 * have merged into one VMA (events.c). */
 	unsigned long long vm_ino;
 	unsigned long long vm_off;
+	/* Nonzero while uf_mremap() moves pages out of it (remap.c): the
+	 * fault path, fills, MOVE and madvise leave it alone and retry. */
+	atomic_int frozen;
 };
 
 /* A piece of a map with one owner and one mode (mode 0: not registered). */
@@ -275,7 +282,34 @@ int uf__page_hide(struct uf__map *m, uintptr_t addr);
 int uf__page_setwp(struct uf__map *m, uintptr_t addr, uint8_t state);
 int uf__page_prot(const struct uf__map *m, uint8_t state);
 
-/* Build the map for [start, end) of one VMA; see register.c. */
+/* A map for [start, end) with its page and chunk state arrays (all pages
+ * missing, all chunks covered) and nothing else: the caller gives it its
+ * views.  NULL when out of memory.  (register.c) */
+struct uf__map *uf__map_alloc(uintptr_t start, uintptr_t end, int kind, size_t page, int prot);
+/* Publish the current table with the segments of [start, end) whose map is
+ * not keep dropped (private memory's content freed with them) and extra
+ * added, atomically for the fault path.  Space lock held.  (register.c) */
+int uf__table_replace(uintptr_t start, uintptr_t end, const struct uf__map *keep,
+		      const struct uf__seg *extra, size_t nextra);
+
+/* Moving memory (remap.c).  What uf_mremap() asks of the engine: move
+ * [from, from + len) of one registered run to a new map of new_len bytes
+ * at *to (fixed: exactly there, replacing what is there; in_place: *to is
+ * from and [from + len, from + new_len) is reserved by the caller; else
+ * anywhere), carrying content, page states and, with keep, the owner and
+ * mode (else the new memory is not registered).  dontunmap: the old range
+ * stays, empty, with its registration.  0 or -errno (nothing changed). */
+struct uf__remap {
+	uintptr_t from;
+	size_t len, new_len;
+	uintptr_t to;
+	int fixed, in_place, dontunmap, keep;
+};
+int uf__remap_move(struct uf__remap *r);
+/* Moves in progress; a thread that found a frozen map waits for none
+ * (signal-safe). */
+extern atomic_int uf__remapping;
+void uf__remap_wait(void);
 int uf__map_create(uintptr_t start, uintptr_t end, int kind, size_t page, int prot,
 		  struct uf__map **out);
 const struct uf__memops *uf__memops_of(int kind);
