@@ -651,6 +651,47 @@ static void test_move_onto_registered(const struct t_env *env)
 	t_region_unmap(&d);
 }
 
+/* hugetlb: the kernel moves it (same size; it never grows hugetlb); the user
+ * engine refuses with EINVAL and leaves it as it was, still registered
+ * (docs/LIMITATIONS.md). */
+static void test_hugetlb_move(const struct t_env *env)
+{
+	const size_t pg = env->page;
+	struct t_region r;
+	int fd = setup(env, &r, 2, 1, F_MODE_M, UFFD_FEATURE_EVENT_REMAP);
+	char *area = reserve(3, pg);
+	char *dst = (char *)(((uintptr_t)area + pg - 1) & ~(uintptr_t)(pg - 1));
+	if (env->engine == UF_ENGINE_USER) {
+		void *to = NULL;
+		T_ERR(uf_mremap(r.addr, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst, &to),
+		      EINVAL);
+		f_expect_no_msg(fd, 0);
+		T_ASSERT(t_check(r.addr, pg, 60));
+		struct f_toucher t;
+		struct uffd_msg m;
+		f_touch_start(&t, r.addr + pg, 0, 0);
+		f_expect_fault(fd, 2000, &m);
+		T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + pg));
+		char *src = t_buffer(pg, 61);
+		__s64 res;
+		T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, &res));
+		munmap(src, pg);
+		f_touch_finish(&t, 2000);
+		T_ASSERT(t_check(r.addr + pg, pg, 61));
+		region_drop(&r);
+	} else {
+		struct mover mv;
+		move_start(&mv, r.addr, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+		expect_remap(fd, r.addr, dst, 2 * pg);
+		T_ASSERT(move_finish(&mv) == dst);
+		T_ASSERT(t_check(dst, pg, 60));
+		r.addr = NULL;
+		t_region_unmap(&r);
+	}
+	uf_close(fd);
+	munmap(area, 3 * pg);
+}
+
 static const struct t_case cases[] = {
 	{ "move_onto_registered", test_move_onto_registered, T_MEM_NO_HUGETLB, REMAP_UNMAP },
 	{ "move_merged_pieces", test_move_merged_pieces, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
@@ -667,6 +708,8 @@ static const struct t_case cases[] = {
 	{ "errors", test_errors, T_MEM_NO_HUGETLB, REMAP_UNMAP },
 	{ "duplicate_shared", test_duplicate_shared, T_MEM(T_SHMEM) | T_MEM(T_MEMFD), REMAP_UNMAP },
 	{ "plain_memory", test_plain_memory, T_MEM_NONE, 0 },
+	{ "hugetlb_move", test_hugetlb_move, T_MEM(T_HUGETLB) | T_MEM(T_HUGETLB_PRIVATE),
+	  UFFD_FEATURE_EVENT_REMAP },
 	{ 0 }
 };
 T_MAIN(cases)

@@ -493,6 +493,11 @@ static int do_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, 
 			*result = old_addr;
 		return r;
 	}
+	/* Moving hugetlb would need a hugetlb file of the engine's own for
+	 * private memory and the program's file remapped for shared memory
+	 * (src/user/remap.c makes neither): refused (docs/LIMITATIONS.md). */
+	if (kind == UU_HUGETLB || kind == UU_HUGETLB_PRIVATE)
+		return -EINVAL;
 	if (from + olen > vend)
 		return -EFAULT;		/* across the kernel's VMA boundary */
 	/* old_len 0 duplicates a shared mapping: a new view of the same file,
