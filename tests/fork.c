@@ -13,6 +13,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include "lib/fault.h"
 
@@ -249,6 +250,39 @@ static void only_with_feature(const struct t_env *env)
 	T_OK(uf_close(fd));
 }
 
+static int child_sigbus(void *arg)
+{
+	struct child_args *a = arg;
+	int code;
+	void *where;
+	char *miss = a->r->addr + a->r->page;
+	if (f_probe_sigbus(miss, 0, &code, &where) != 1)
+		return 10;
+	if (code != BUS_ADRERR || where != miss)
+		return 11;
+	return memcmp(a->r->addr, a->src, a->r->page) == 0 ? 0 : 12;
+}
+
+/* UFFD_FEATURE_SIGBUS comes with the context: a missing page of the
+ * child's raises SIGBUS there, and no fault is queued. */
+static void sigbus_inherited(const struct t_env *env)
+{
+	f_need_mode(env, F_MODE_M);
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_SIGBUS);
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(r.page, 14);
+	__s64 res;
+	T_OK(uf_copy(fd, r.addr, src, r.page, 0, &res));
+	struct child_args a = { &r, src, 0 };
+	pid_t pid;
+	int ufd = fork_with_event(fd, &pid, child_sigbus, &a);
+	T_EQ(child_status(pid), 0);
+	T_OK(uf_close(ufd));
+	T_OK(uf_close(fd));
+}
+
 static int child_zero_after_close(void *arg)
 {
 	struct child_args *a = arg;
@@ -430,6 +464,7 @@ static const struct t_case cases[] = {
 	{ "event_in_process", event_in_process, ANON_PRIVATE, UFFD_FEATURE_EVENT_FORK },
 	{ "wp_inherited", wp_inherited, T_MEM(T_ANON), UFFD_FEATURE_EVENT_FORK },
 	{ "only_with_feature", only_with_feature, ANON_PRIVATE, UFFD_FEATURE_EVENT_FORK },
+	{ "sigbus_inherited", sigbus_inherited, ANON_PRIVATE, UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_SIGBUS },
 	{ "child_fd_closed", child_fd_closed, ANON_PRIVATE, UFFD_FEATURE_EVENT_FORK },
 	{ "released_before_read", released_before_read, T_MEM(T_ANON), UFFD_FEATURE_EVENT_FORK },
 	{ "event_order", event_order, T_MEM(T_ANON), UFFD_FEATURE_EVENT_FORK },

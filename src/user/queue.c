@@ -354,7 +354,10 @@ size_t uf__take_faults(struct uf__ctx *c, struct uffd_msg *out, size_t n)
 }
 
 /* Wakes held back on this thread (the engine thread serving another
- * process's request, serve.c), to be done once the reply is sent. */
+ * process's request, serve.c), to be done once the reply is sent.  Only the
+ * flag is per thread (initial-exec: read on fault paths, maybe in a signal
+ * handler); the queue is the engine thread's alone, the one thread that
+ * turns deferring on. */
 #define DEFER_MAX 16
 struct deferred_wake {
 	struct uf__ctx *c;
@@ -362,8 +365,8 @@ struct deferred_wake {
 	int kinds;
 };
 static __thread int defer_on __attribute__((tls_model("initial-exec")));
-static __thread unsigned defer_n __attribute__((tls_model("initial-exec")));
-static __thread struct deferred_wake defer_q[DEFER_MAX] __attribute__((tls_model("initial-exec")));
+static unsigned defer_n;
+static struct deferred_wake defer_q[DEFER_MAX];
 
 void uf__wake_defer(int on)
 {
