@@ -25,6 +25,7 @@
 struct reader {
 	int fd;
 	unsigned ms;		/* wait this long for the message */
+	volatile int started;	/* the thread runs */
 	volatile int reading;	/* about to read */
 	int got;
 	struct uffd_msg m;
@@ -34,6 +35,7 @@ struct reader {
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
+	r->started = 1;
 	struct pollfd p = { r->fd, POLLIN, 0 };
 	if (poll(&p, 1, (int)r->ms) == 1) {
 		/* Long enough that a fork that did not wait would be seen
@@ -51,6 +53,10 @@ static void reader_start(struct reader *r, int fd)
 	r->fd = fd;
 	r->ms = 10000;
 	t_spawn(&r->th, reader_main, r);
+	/* Fork only once it runs: a thread starting meanwhile may hold a
+	 * lock of the runtime's (the sanitizers' allocator is not fork-safe),
+	 * which the child, starting its engine thread, would wait for. */
+	T_ASSERT(t_wait_flag(&r->started, 5000));
 }
 
 /* Fork, with the event read by a reader thread; the child runs fn.  The
@@ -341,12 +347,14 @@ static int child_plain(void *arg)
 
 struct closer {
 	int fd;
+	volatile int started;
 	t_thread th;
 };
 
 static void *closer_main(void *arg)
 {
 	struct closer *c = arg;
+	c->started = 1;
 	struct pollfd p = { c->fd, POLLIN, 0 };
 	if (poll(&p, 1, 10000) == 1)
 		uf_close(c->fd);
@@ -376,6 +384,7 @@ static void released_before_read(const struct t_env *env)
 	struct plain_args a = { &r, src, fd, go[0] };
 	struct closer c = { .fd = fd };
 	t_spawn(&c.th, closer_main, &c);
+	T_ASSERT(t_wait_flag(&c.started, 5000));	/* see reader_start() */
 	pid_t pid = fork();
 	T_ASSERT(pid >= 0);
 	if (pid == 0)
@@ -398,6 +407,7 @@ struct two_readers {
 	int first;		/* lo's first message: the fault */
 	int lo_fork, hi_fork;	/* then lo's FORK, then hi's */
 	int early;		/* hi's event was there before lo's was read */
+	volatile int started;
 	t_thread th;
 };
 
@@ -414,6 +424,7 @@ static int read_event(int fd, unsigned ms)
 static void *two_readers_main(void *arg)
 {
 	struct two_readers *t = arg;
+	t->started = 1;
 	t->first = read_event(t->lo, 10000);
 	/* lo's FORK is queued once lo is readable again; hi's must wait
 	 * until it is read. */
@@ -443,6 +454,7 @@ static void event_order(const struct t_env *env)
 	struct pollfd p = { lo, POLLIN, 0 };
 	T_EQ(poll(&p, 1, 5000), 1);
 	t_spawn(&t.th, two_readers_main, &t);
+	T_ASSERT(t_wait_flag(&t.started, 5000));	/* see reader_start() */
 	pid_t pid = fork();
 	T_ASSERT(pid >= 0);
 	if (pid == 0)

@@ -895,12 +895,14 @@ static int mon_use(struct mon *m, int fd, int *fd_flags)
 struct mon_reader {
 	struct mon *m;
 	struct mon_res res;
+	volatile int started;
 	t_thread th;
 };
 
 static void *mon_reader_main(void *arg)
 {
 	struct mon_reader *r = arg;
+	r->started = 1;
 	r->res = mon_read(r->m, 4, 10000);
 	return NULL;
 }
@@ -925,6 +927,9 @@ static void fork_event(const struct t_env *env)
 
 	struct mon_reader rd = { .m = &m };
 	t_spawn(&rd.th, mon_reader_main, &rd);
+	/* Fork only once it runs (a thread starting may hold a lock of the
+	 * sanitizers' allocator, which is not fork-safe). */
+	T_ASSERT(t_wait_flag(&rd.started, 5000));
 	pid_t pid = fork();
 	T_ASSERT(pid >= 0);
 	if (pid == 0) {
