@@ -24,7 +24,7 @@
 /* ------------------------------------------------------------------------ */
 /* The monitor process                                                      */
 
-enum mon_op { M_GIVE, M_IOCTL, M_READ, M_POLL, M_WRITE, M_CLOSE, M_HELLO_RAW, M_SETUID };
+enum mon_op { M_GIVE, M_IOCTL, M_READ, M_POLL, M_WRITE, M_CLOSE, M_HELLO_RAW, M_SETUID, M_USE };
 
 /* How M_IOCTL treats the argument's pointers. */
 #define M_SRC_DATA	1	/* UFFDIO_COPY: src = the data sent, in the monitor */
@@ -145,6 +145,13 @@ static void mon_serve(int ctl)
 		case M_CLOSE:
 			r.ret = uf_close(fd);
 			fd = -1;
+			break;
+		case M_USE:
+			/* Another descriptor of ours from now on (a FORK
+			 * event's); the old number comes back. */
+			r.ret = fd;
+			fd = (int)c.n;
+			r.revents = fcntl(fd, F_GETFD);
 			break;
 		case M_HELLO_RAW:
 			/* The rest of this op speaks the wire itself: the
@@ -908,6 +915,96 @@ static void fork_without_event(const struct t_env *env)
 	T_EQ(t.seen, 0);
 }
 
+static int mon_use(struct mon *m, int fd, int *fd_flags)
+{
+	struct mon_cmd c = { .op = M_USE, .n = (unsigned)fd };
+	struct mon_res r = mon_call(m, &c, NULL);
+	*fd_flags = r.revents;
+	return (int)r.ret;
+}
+
+struct mon_reader {
+	struct mon *m;
+	struct mon_res res;
+	volatile int started;
+	t_thread th;
+};
+
+static void *mon_reader_main(void *arg)
+{
+	struct mon_reader *r = arg;
+	r->started = 1;
+	r->res = mon_read(r->m, 4, 10000);
+	return NULL;
+}
+
+/* UFFD_FEATURE_EVENT_FORK with the monitor in another process: it reads
+ * the FORK event (the target's fork returns only then) and gets a
+ * descriptor of its own for the child's context, with the context's flags;
+ * on it, the child's fault, filled into the child's memory; the parent's
+ * faults stay on the parent's descriptor. */
+static void fork_event(const struct t_env *env)
+{
+	f_need_mode(env, F_MODE_M);
+	struct mon m = mon_start();
+	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EVENT_FORK);
+	struct t_region r;
+	t_region_map(env, 4, &r);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	mon_give(&m, fd);
+	char *src = t_buffer(r.page, 23);
+	__s64 res;
+	T_OK(uf_copy(fd, r.addr, src, r.page, 0, &res));
+
+	struct mon_reader rd = { .m = &m };
+	t_spawn(&rd.th, mon_reader_main, &rd);
+	/* Fork only once it runs (a thread starting may hold a lock of the
+	 * sanitizers' allocator, which is not fork-safe). */
+	T_ASSERT(t_wait_flag(&rd.started, 5000));
+	pid_t pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		if (memcmp(r.addr, src, r.page) != 0)
+			_exit(10);
+		if (!t_check(r.addr + 2 * r.page, r.page, 8))
+			_exit(11);
+		memset(r.addr, 0x44, r.page);
+		_exit(0);
+	}
+	t_join(&rd.th);
+	T_EQ(rd.res.nmsg, 1);
+	T_EQ(rd.res.msg[0].event, UFFD_EVENT_FORK);
+	int ufd = (int)rd.res.msg[0].arg.fork.ufd;
+	int fl;
+	T_ASSERT(mon_use(&m, ufd, &fl) >= 0);
+	T_EQ(fl, FD_CLOEXEC);
+
+	struct mon_res f = mon_read(&m, 4, 10000);
+	T_EQ(f.nmsg, 1);
+	T_EQ(f.msg[0].event, UFFD_EVENT_PAGEFAULT);
+	T_EQ(f.msg[0].arg.pagefault.address & ~(__u64)(r.page - 1), f_ul(r.addr + 2 * r.page));
+	char *fill = t_buffer(r.page, 0);
+	t_fill(fill, r.page, 8);
+	T_EQ(mon_copy(&m, r.addr + 2 * r.page, fill, r.page, 0, &res), 0);
+	T_EQ(res, (__s64)r.page);
+	int st;
+	T_EQ(waitpid(pid, &st, 0), pid);
+	T_ASSERT(WIFEXITED(st));
+	T_EQ(WEXITSTATUS(st), 0);
+
+	/* The parent's: as it was, page 2 missing, its fault on its own
+	 * descriptor. */
+	T_ASSERT(memcmp(r.addr, src, r.page) == 0);
+	struct f_toucher t;
+	f_touch_start(&t, r.addr + 2 * r.page, 0, 0);
+	struct uffd_msg pm;
+	f_expect_fault(fd, 5000, &pm);
+	T_OK(uf_zeropage(fd, r.addr + 2 * r.page, r.page, 0, &res));
+	f_touch_finish(&t, 5000);
+	T_EQ(t.seen, 0);
+	mon_stop(&m);
+}
+
 #define ANON_SHMEM (T_MEM(T_ANON) | T_MEM(T_MEMFD))
 
 static const struct t_case cases[] = {
@@ -929,6 +1026,7 @@ static const struct t_case cases[] = {
 	{ "empty_request_hangs_up", empty_request_hangs_up, T_MEM(T_ANON), 0 },
 	{ "fork_without_event", fork_without_event, T_MEM(T_ANON) | T_MEM(T_MEMFD_PRIVATE), 0 },
 	{ "fork_shared_hugetlb", fork_shared_hugetlb, T_MEM(T_HUGETLB), 0 },
+	{ "fork_event", fork_event, T_MEM(T_ANON) | T_MEM(T_MEMFD_PRIVATE), UFFD_FEATURE_EVENT_FORK },
 	{ NULL, NULL, 0, 0 },
 };
 

@@ -271,12 +271,16 @@ static void *reaper_main(void *arg)
 /* A forked child has no engine thread, and the epoll set and the kick
  * counter it inherited are the parent's: it starts its own when needed.
  * The channels serve the parent's contexts: not the child's to keep.  Its
- * memory stops being managed, as with the kernel without EVENT_FORK. */
+ * memory stops being managed, as with the kernel without EVENT_FORK, except
+ * where a context asked for that feature (fork.c). */
 static void after_fork_child(void)
 {
 	atomic_store(&cached_pid, 0);
 	uf__space_after_fork();
-	uf__fork_child_detach();
+	/* The memory first (fork.c): registrations of contexts with
+	 * UFFD_FEATURE_EVENT_FORK move to the child's own contexts, the rest
+	 * becomes ordinary memory. */
+	uf__fork_child_memory();
 	/* The contexts are the parent's: a descriptor the child inherited
 	 * now reaches them as any other process's does (remote.c).  Their
 	 * engine ends are the parent's business; their memory stays listed
@@ -305,6 +309,8 @@ static void after_fork_child(void)
 	if (reaper_kick >= 0)
 		close(reaper_kick);
 	reaper_ep = reaper_kick = -1;
+	/* Then the child's contexts, with an engine thread of its own. */
+	uf__fork_child_contexts();
 }
 
 /* Called with registry_lock held. */
@@ -314,7 +320,7 @@ static int start_reaper(void)
 		return 0;
 	static int atfork_done;
 	if (!atfork_done) {
-		pthread_atfork(NULL, NULL, after_fork_child);
+		pthread_atfork(uf__fork_prepare, uf__fork_parent, after_fork_child);
 		atfork_done = 1;
 	}
 	if (reaper_ep < 0) {
@@ -386,19 +392,14 @@ static int check_system(char *why, size_t why_len)
 	return -ENOSYS;
 }
 
-int uf__user_open(int flags, char *why, size_t why_len)
+/* A context on a new socket pair, not listed yet: *app is the program's end,
+ * with the flags asked for (O_CLOEXEC, O_NONBLOCK). */
+static int ctx_make(int flags, struct uf__ctx **out, int *app_out)
 {
-	int err = check_system(why, why_len);
-	if (err)
-		return err;
 	int sv[2];
 	int type = SOCK_SEQPACKET | SOCK_CLOEXEC;
-	if (socketpair(AF_UNIX, type, 0, sv) < 0) {
-		int e = errno;
-		if (why && why_len)
-			snprintf(why, why_len, "socketpair: %s", strerror(e));
-		return -e;
-	}
+	if (socketpair(AF_UNIX, type, 0, sv) < 0)
+		return -errno;
 	int app = sv[0], eng = sv[1];
 	/* A descriptor without the flags asked for is no descriptor: a
 	 * blocking one where O_NONBLOCK was asked would hang a reader. */
@@ -412,14 +413,11 @@ int uf__user_open(int flags, char *why, size_t why_len)
 		r = c ? identity(app, &c->dev, &c->ino) : -ENOMEM;
 	if (r == 0) {
 		c->efd = eng;
+		c->flags = flags & (O_CLOEXEC | O_NONBLOCK);
 		/* A userfaultfd is never writable (see wire.h). */
 		r = uf__serve_prepare(c, app);
 	}
-	if (r == 0)
-		r = uf__trap_install();
 	if (r < 0) {
-		if (why && why_len)
-			snprintf(why, why_len, "user engine: %s", strerror(-r));
 		free(c);
 		close(app);
 		close(eng);
@@ -429,25 +427,75 @@ int uf__user_open(int flags, char *why, size_t why_len)
 	atomic_flag_clear(&c->bell_lock);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->ev_lock, NULL);
+	*out = c;
+	*app_out = app;
+	return 0;
+}
 
+/* List c (its reference becomes the registry's) and watch its engine end. */
+static int ctx_list(struct uf__ctx *c)
+{
 	pthread_mutex_lock(&registry_lock);
-	r = start_reaper();
+	int r = start_reaper();
 	if (r == 0)
-		r = watch_add(W_CTX, eng, c);
+		r = watch_add(W_CTX, c->efd, c);
 	if (r == 0) {
 		atomic_store(&c->next, atomic_load(&registry));
 		atomic_store(&registry, c);
 		atomic_fetch_add(&ncontexts, 1);
 	}
 	pthread_mutex_unlock(&registry_lock);
+	return r;
+}
+
+/* A context never listed: its end goes, the program's end is the caller's. */
+void uf__ctx_discard(struct uf__ctx *c)
+{
+	if (c->efd >= 0)
+		close(c->efd);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->ev_lock);
+	free(c);
+}
+
+struct uf__ctx *uf__ctx_new_unlisted(int flags, int *app)
+{
+	struct uf__ctx *c;
+	return ctx_make(flags, &c, app) == 0 ? c : NULL;
+}
+
+int uf__ctx_adopt(struct uf__ctx *c)
+{
+	return ctx_list(c);
+}
+
+int uf__user_open(int flags, char *why, size_t why_len)
+{
+	int err = check_system(why, why_len);
+	if (err)
+		return err;
+	struct uf__ctx *c;
+	int app;
+	int r = ctx_make(flags, &c, &app);
+	if (r < 0) {
+		if (why && why_len)
+			snprintf(why, why_len, "user engine: %s", strerror(-r));
+		return r;
+	}
+	r = uf__trap_install();
+	if (r < 0) {
+		if (why && why_len)
+			snprintf(why, why_len, "user engine: %s", strerror(-r));
+		uf__ctx_discard(c);
+		close(app);
+		return r;
+	}
+	r = ctx_list(c);
 	if (r < 0) {
 		if (why && why_len)
 			snprintf(why, why_len, "user engine: cannot start its thread: %s", strerror(-r));
-		pthread_mutex_destroy(&c->lock);
-		pthread_mutex_destroy(&c->ev_lock);
-		free(c);
+		uf__ctx_discard(c);
 		close(app);
-		close(eng);
 		return r;
 	}
 	return app;
@@ -607,12 +655,16 @@ int uf__dispatch(struct uf__ctx *c, int fd, unsigned long request, void *arg)
 	return r;
 }
 
-size_t uf__take_msgs(struct uf__ctx *c, struct uffd_msg *out, size_t n)
+size_t uf__take_msgs(struct uf__ctx *c, struct uffd_msg *out, size_t n, int remote, int *err)
 {
 	/* Faults first, then events, as the kernel reads them. */
 	size_t k = uf__take_faults(c, out, n);
+	int e = 0;
 	if (k < n)
-		k += uf__take_events(c, out + k, n - k);
+		k += uf__take_events(c, out + k, n - k, remote, &e);
+	/* An error only when nothing was taken (the kernel's read returns
+	 * what it has). */
+	*err = k ? 0 : e;
 	return k;
 }
 
@@ -665,11 +717,16 @@ static ssize_t user_read(int fd, struct uffd_msg *msgs, size_t n)
 	if (n > 4096)
 		n = 4096;
 	for (;;) {
-		size_t k = uf__take_msgs(c, msgs, n);
+		int err;
+		size_t k = uf__take_msgs(c, msgs, n, 0, &err);
 		if (k || atomic_load(&c->bell_stale))
 			uf__bell_sync_app(c, fd);
 		if (k) {
 			r = (ssize_t)k;
+			break;
+		}
+		if (err) {
+			r = err;
 			break;
 		}
 		int fl = fcntl(fd, F_GETFL);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * events.c - non-cooperative events (REMOVE, UNMAP, REMAP) and the calls that
- * make them: uf_madvise(), uf_munmap() and uf_mremap() (the move itself is
- * remap.c's).
+ * events.c - non-cooperative events (REMOVE, UNMAP, REMAP; FORK is posted by
+ * fork.c) and the calls that make them: uf_madvise(), uf_munmap() and
+ * uf_mremap() (the move itself is remap.c's).
  *
  * The kernel sees every madvise and munmap; the user engine sees the ones
  * made through these functions (the preload shim routes the libc calls
@@ -15,6 +15,7 @@
  * (mmap_changing).  REMOVE is sent before the pages go, UNMAP and REMAP
  * after.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 
 struct uf__event {
 	struct uffd_msg msg;
+	int fork_app;			/* FORK: the child context's program end */
 	atomic_uint done;		/* futex: 1 once read (or released) */
 	struct uf__event *next;
 };
@@ -33,9 +35,9 @@ struct uf__event {
 /* ------------------------------------------------------------------------ */
 /* The queue                                                                */
 
-static void post_and_wait(struct uf__ctx *c, const struct uffd_msg *msg)
+static void post_and_wait(struct uf__ctx *c, const struct uffd_msg *msg, int fork_app)
 {
-	struct uf__event ev = { .msg = *msg };
+	struct uf__event ev = { .msg = *msg, .fork_app = fork_app };
 	pthread_mutex_lock(&c->ev_lock);
 	if (atomic_load(&c->released)) {
 		pthread_mutex_unlock(&c->ev_lock);
@@ -55,16 +57,54 @@ static void post_and_wait(struct uf__ctx *c, const struct uffd_msg *msg)
 	atomic_fetch_sub(&c->mmap_changing, 1);
 }
 
-size_t uf__take_events(struct uf__ctx *c, struct uffd_msg *out, size_t n)
+void uf__post_fork(struct uf__ctx *c, int app)
+{
+	struct uffd_msg m;
+	memset(&m, 0, sizeof(m));
+	m.event = UFFD_EVENT_FORK;
+	post_and_wait(c, &m, app);
+}
+
+/* The reader's descriptor for a FORK event, made while the event is still
+ * queued (its poster closes app once woken): as the kernel installs it at
+ * read time, with the context's flags.  For another process, a copy to pass
+ * on (serve.c), close-on-exec here. */
+static int fork_fd(struct uf__ctx *c, int app, int remote)
+{
+	int cloexec = remote || (c->flags & O_CLOEXEC);
+	int fd = fcntl(app, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+	if (fd < 0)
+		return -errno;
+	/* Listed as the user engine's, so uf_ioctl() and the preload shim
+	 * route it at once; its context lives in the child (remote.c). */
+	if (!remote)
+		(void)uf__fd_set(fd, &uf__user_engine, UF_VIA_USER_ENGINE, c->flags);
+	return fd;
+}
+
+size_t uf__take_events(struct uf__ctx *c, struct uffd_msg *out, size_t n, int remote, int *err)
 {
 	size_t k = 0;
+	*err = 0;
 	pthread_mutex_lock(&c->ev_lock);
 	while (k < n && c->ev_head) {
 		struct uf__event *ev = c->ev_head;
+		struct uffd_msg m = ev->msg;
+		if (m.event == UFFD_EVENT_FORK) {
+			/* No descriptor: the event stays for the next read
+			 * (the kernel's read fails the same way, EMFILE). */
+			int fd = fork_fd(c, ev->fork_app, remote);
+			if (fd < 0) {
+				if (k == 0)
+					*err = fd;
+				break;
+			}
+			m.arg.fork.ufd = (__u32)fd;
+		}
 		c->ev_head = ev->next;
 		if (!c->ev_head)
 			c->ev_tail = NULL;
-		out[k++] = ev->msg;
+		out[k++] = m;
 		atomic_fetch_sub(&c->npending, 1);
 		/* After this store the poster may return and free ev. */
 		atomic_store(&ev->done, 1);
@@ -184,7 +224,7 @@ static void tell(struct hearer *h, size_t n, __u8 event)
 		m.event = event;
 		m.arg.remove.start = h[i].start;
 		m.arg.remove.end = h[i].end;
-		post_and_wait(h[i].c, &m);
+		post_and_wait(h[i].c, &m, -1);
 		uf__ctx_put(h[i].c);
 	}
 	free(h);

@@ -353,8 +353,40 @@ size_t uf__take_faults(struct uf__ctx *c, struct uffd_msg *out, size_t n)
 	return k;
 }
 
+/* Wakes held back on this thread (the engine thread serving another
+ * process's request, serve.c), to be done once the reply is sent.  Only the
+ * flag is per thread (initial-exec: read on fault paths, maybe in a signal
+ * handler); the queue is the engine thread's alone, the one thread that
+ * turns deferring on. */
+#define DEFER_MAX 16
+struct deferred_wake {
+	struct uf__ctx *c;
+	uintptr_t start, len;
+	int kinds;
+};
+static __thread int defer_on __attribute__((tls_model("initial-exec")));
+static unsigned defer_n;
+static struct deferred_wake defer_q[DEFER_MAX];
+
+void uf__wake_defer(int on)
+{
+	if (on) {
+		defer_on = 1;
+		defer_n = 0;
+		return;
+	}
+	defer_on = 0;
+	for (unsigned i = 0; i < defer_n; i++)
+		uf__wake(defer_q[i].c, -1, defer_q[i].start, defer_q[i].len, defer_q[i].kinds);
+	defer_n = 0;
+}
+
 void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds)
 {
+	if (defer_on && defer_n < DEFER_MAX) {
+		defer_q[defer_n++] = (struct deferred_wake){ c, start, len, kinds };
+		return;
+	}
 	uintptr_t end = start + len;
 	if (end < start)
 		end = UINTPTR_MAX;

@@ -240,9 +240,58 @@ void uf__remote_forget(int fd)
 /* Send q (with its argument and data) and wait for the answer: the reply's
  * header and up to cap bytes of body.  Takes the doorbell datagram off fd
  * when the target says so.  -ESRCH once the target is gone. */
+/* Descriptors that came with a reply (SCM_RIGHTS): up to UU_READ_MAX, in
+ * order; *n of them. */
+struct passed {
+	int fd[UU_READ_MAX];
+	size_t n;
+};
+
+static void passed_take(struct msghdr *m, struct passed *p)
+{
+	p->n = 0;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(m); h; h = CMSG_NXTHDR(m, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(fd));
+			if (p->n < UU_READ_MAX)
+				p->fd[p->n++] = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+static void passed_close(struct passed *p, size_t from)
+{
+	for (size_t i = from; i < p->n; i++)
+		close(p->fd[i]);
+	p->n = 0;
+}
+
+static int exchange_fds(struct channel *ch, int fd, struct uu_req *q, const void *arg,
+			const void *data, struct uu_rep *rep, void *body, size_t cap,
+			struct passed *fds);
+
 static int exchange(struct channel *ch, int fd, struct uu_req *q, const void *arg,
 		    const void *data, struct uu_rep *rep, void *body, size_t cap)
 {
+	struct passed p;
+	int r = exchange_fds(ch, fd, q, arg, data, rep, body, cap, &p);
+	passed_close(&p, 0);	/* no reply but a read's passes any */
+	return r;
+}
+
+/* exchange() that keeps the descriptors the reply passed in *fds (the
+ * caller closes those it does not keep). */
+static int exchange_fds(struct channel *ch, int fd, struct uu_req *q, const void *arg,
+			const void *data, struct uu_rep *rep, void *body, size_t cap,
+			struct passed *fds)
+{
+	fds->n = 0;
 	int cs;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	pthread_mutex_lock(&ch->lock);
@@ -265,10 +314,17 @@ static int exchange(struct channel *ch, int fd, struct uu_req *q, const void *ar
 	if (n != (ssize_t)(sizeof(*q) + q->arg_len + q->data_len))
 		goto gone;
 	struct iovec in[2] = { { rep, sizeof(*rep) }, { body, cap } };
-	struct msghdr mi = { .msg_iov = in, .msg_iovlen = 2 };
+	union {
+		char buf[CMSG_SPACE(UU_READ_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mi = { .msg_iov = in, .msg_iovlen = 2,
+			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
 	do
-		n = recvmsg(ch->sock, &mi, 0);
+		n = recvmsg(ch->sock, &mi, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		passed_take(&mi, fds);
 	if (n < (ssize_t)sizeof(*rep) || rep->magic != UU_REP_MAGIC || rep->len > cap ||
 	    (size_t)n != sizeof(*rep) + rep->len)
 		goto gone;
@@ -414,6 +470,38 @@ int uf__remote_ioctl(int fd, unsigned long request, void *arg)
 	return rep.ret;
 }
 
+/* The FORK messages of a read take the descriptors passed with it, in
+ * order (wire.h): each becomes this process's descriptor for the child's
+ * context, with the flags the message names.  -EIO (all closed) when they
+ * do not match. */
+static int fork_fds(struct uffd_msg *m, size_t n, struct passed *fds)
+{
+	size_t want = 0;
+	for (size_t i = 0; i < n; i++)
+		want += m[i].event == UFFD_EVENT_FORK;
+	if (want != fds->n) {
+		passed_close(fds, 0);
+		return -EIO;
+	}
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (m[i].event != UFFD_EVENT_FORK)
+			continue;
+		int nfd = fds->fd[k++];
+		__u64 flags = m[i].arg.reserved.reserved1;
+		if (!(flags & O_CLOEXEC))
+			fcntl(nfd, F_SETFD, 0);
+		/* A user-engine descriptor: listed so that uf_ioctl() and the
+		 * preload shim route it at once (its context is the child's). */
+		int fl = fcntl(nfd, F_GETFL);
+		(void)uf__fd_set(nfd, &uf__user_engine, UF_VIA_USER_ENGINE,
+				 (int)(flags & O_CLOEXEC) | (fl >= 0 ? (fl & O_NONBLOCK) : 0));
+		memset(&m[i].arg, 0, sizeof(m[i].arg));
+		m[i].arg.fork.ufd = (__u32)nfd;
+	}
+	fds->n = 0;
+	return 0;
+}
+
 ssize_t uf__remote_read(int fd, struct uffd_msg *msgs, size_t n)
 {
 	int err;
@@ -428,15 +516,24 @@ ssize_t uf__remote_read(int fd, struct uffd_msg *msgs, size_t n)
 	for (;;) {
 		struct uu_req q = { .op = UU_OP_READ, .nmsg = (uint32_t)n };
 		struct uu_rep rep;
-		int r = exchange(ch, fd, &q, NULL, NULL, &rep, got, sizeof(got));
-		if (r < 0)
+		struct passed fds;
+		int r = exchange_fds(ch, fd, &q, NULL, NULL, &rep, got, sizeof(got), &fds);
+		if (r < 0) {
+			passed_close(&fds, 0);
 			return r == -ESRCH ? 0 : r;	/* the target is gone: end of file */
+		}
 		if (rep.ret > 0) {
 			size_t len = (size_t)rep.ret * sizeof(*got);
-			if (rep.len != len)
+			if (rep.len != len || (size_t)rep.ret > n) {
+				passed_close(&fds, 0);
 				return -EIO;
+			}
+			r = fork_fds(got, (size_t)rep.ret, &fds);
+			if (r < 0)
+				return r;
 			return uf__copy_out(msgs, got, len) < 0 ? -EFAULT : rep.ret;
 		}
+		passed_close(&fds, 0);
 		if (rep.ret != -EAGAIN)
 			return rep.ret;
 		int fl = fcntl(fd, F_GETFL);

@@ -209,14 +209,37 @@ static int areas(void)
 	return 0;
 }
 
-static int reply(int chan, int32_t ret, uint32_t retract, const void *body, uint32_t len)
+/* The reply, with nfds descriptors passed along (FORK events, wire.h). */
+static int reply_fds(int chan, int32_t ret, uint32_t retract, const void *body, uint32_t len,
+		     const int *fds, size_t nfds)
 {
 	struct uu_rep r = { .magic = UU_REP_MAGIC, .ret = ret, .retract = retract, .len = len };
 	memcpy(repbuf, &r, sizeof(r));
 	if (len)
 		memcpy(repbuf + sizeof(r), body, len);
-	ssize_t n = send(chan, repbuf, sizeof(r) + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	union {
+		char buf[CMSG_SPACE(UU_READ_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { repbuf, sizeof(r) + len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (nfds) {
+		memset(&ctl, 0, sizeof(ctl));
+		m.msg_control = ctl.buf;
+		m.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	}
+	ssize_t n = sendmsg(chan, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 	return n == (ssize_t)(sizeof(r) + len) ? 0 : -1;
+}
+
+static int reply(int chan, int32_t ret, uint32_t retract, const void *body, uint32_t len)
+{
+	return reply_fds(chan, ret, retract, body, len, NULL, 0);
 }
 
 /* One ioctl: the argument is placed at the end of the argument page (all
@@ -301,8 +324,11 @@ int uf__serve_request(struct uf__ctx *c, int chan)
 	char out[sizeof(repbuf) - sizeof(struct uu_rep)];
 	int32_t ret;
 	uint32_t len = 0;
+	int fds[UU_READ_MAX];
+	size_t nfds = 0;
 	switch (q.op) {
 	case UU_OP_IOCTL:
+		uf__wake_defer(1);	/* until the reply is sent (user.h) */
 		ret = serve_ioctl(c, &q, arg, data, out);
 		len = (q.flags & UU_ARG_UNREADABLE) || q.arg_len != _IOC_SIZE(q.request) ? 0 : q.arg_len;
 		break;
@@ -311,16 +337,35 @@ int uf__serve_request(struct uf__ctx *c, int chan)
 			ret = -EINVAL;
 			break;
 		}
-		ret = (int32_t)uf__take_msgs(c, (struct uffd_msg *)(void *)out, q.nmsg);
-		if (ret == 0)
-			ret = -EAGAIN;
-		else
-			len = (uint32_t)ret * sizeof(struct uffd_msg);
+	{
+		int err;
+		struct uffd_msg *msgs = (struct uffd_msg *)(void *)out;
+		ret = (int32_t)uf__take_msgs(c, msgs, q.nmsg, 1, &err);
+		if (ret == 0) {
+			ret = err ? err : -EAGAIN;
+			break;
+		}
+		len = (uint32_t)ret * sizeof(struct uffd_msg);
+		/* A FORK event's descriptor travels beside the messages, in
+		 * their order; the message carries the flags it must have
+		 * (wire.h). */
+		for (int32_t i = 0; i < ret; i++)
+			if (msgs[i].event == UFFD_EVENT_FORK) {
+				fds[nfds++] = (int)msgs[i].arg.fork.ufd;
+				memset(&msgs[i].arg, 0, sizeof(msgs[i].arg));
+				msgs[i].arg.reserved.reserved1 = (__u64)(c->flags & O_CLOEXEC);
+			}
 		break;
+	}
 	default:
 		ret = -EINVAL;
 	}
-	if (reply(chan, ret, (uint32_t)uf__bell_handover(c), out, len) < 0)
+	int sent = reply_fds(chan, ret, (uint32_t)uf__bell_handover(c), out, len, fds, nfds);
+	uf__wake_defer(0);
+	/* Passed on (or lost with the monitor): not ours to keep. */
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (sent < 0)
 		return hang_up(chan);
 	return 0;
 }

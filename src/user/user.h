@@ -21,6 +21,7 @@
  *   fill.c      COPY, ZEROPAGE, CONTINUE, POISON, MOVE, WAKE, WRITEPROTECT
  *   events.c    REMOVE, UNMAP, REMAP events and the calls that make them
  *   remap.c     moving memory for uf_mremap()
+ *   fork.c      fork: the child's memory and contexts, the FORK event
  *   trap.c      the SIGSEGV handler
  *   serve.c     serving the descriptor to other processes (the target's side)
  *   remote.c    using a descriptor another process opened (the monitor's side)
@@ -53,7 +54,7 @@ int uf__user_open(int flags, char *why, size_t why_len);
 		     UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_UNPOPULATED |	\
 		     UFFD_FEATURE_POISON | UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_MOVE |	\
 		     UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |		\
-		     UFFD_FEATURE_EVENT_REMAP)
+		     UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_FORK)
 
 /* ------------------------------------------------------------------------ */
 /* Contexts (context.c)                                                      */
@@ -65,6 +66,8 @@ struct uf__ctx {
 	int efd;			/* the engine's end of the socket pair */
 	dev_t dev;			/* identity of the application's end */
 	ino_t ino;
+	int flags;			/* O_CLOEXEC, O_NONBLOCK as opened (a forked
+					 * child's descriptor gets them too) */
 	atomic_int api;			/* 0 before UFFDIO_API, 1 while it runs, 2 done */
 	__u64 features;			/* negotiated; valid once api == 2 */
 	atomic_int released;
@@ -103,6 +106,16 @@ void uf__ctx_put(struct uf__ctx *c);
  * hand out, such as dups.) */
 int uf__is_user_fd(int fd);
 
+/* A context on a new socket pair, not listed anywhere yet (a forked
+ * child's, made before the fork, fork.c); *app: the program's end.  NULL
+ * when out of resources. */
+struct uf__ctx *uf__ctx_new_unlisted(int flags, int *app);
+/* List such a context (in the child): found by its descriptor, served by the
+ * engine thread (started if need be).  0 or -errno. */
+int uf__ctx_adopt(struct uf__ctx *c);
+/* Free a context never listed, closing its engine end. */
+void uf__ctx_discard(struct uf__ctx *c);
+
 /* Copy from / to the caller's memory without trusting it: -EFAULT, not
  * SIGSEGV, for a bad pointer (the kernel's copy_from_user/copy_to_user). */
 int uf__copy_in(void *dst, const void *src, size_t len);
@@ -112,8 +125,13 @@ int uf__copy_out(void *dst, const void *src, size_t len);
 /* Run one ioctl on c (arg in this process's memory); fd: an application
  * descriptor for the doorbell, or -1. */
 int uf__dispatch(struct uf__ctx *c, int fd, unsigned long request, void *arg);
-/* Take up to n messages without waiting: faults first, then events. */
-size_t uf__take_msgs(struct uf__ctx *c, struct uffd_msg *out, size_t n);
+/* Take up to n messages without waiting: faults first, then events.  A
+ * FORK event's descriptor is made here (fork.c): for this process's program
+ * (remote 0: with the context's flags, listed as a user-engine descriptor),
+ * or, remote 1, a close-on-exec copy for serve.c to pass on and close.  If it
+ * cannot be made, the event stays queued, taking stops there and, when
+ * nothing was taken, *err is set (else 0). */
+size_t uf__take_msgs(struct uf__ctx *c, struct uffd_msg *out, size_t n, int remote, int *err);
 
 /* ------------------------------------------------------------------------ */
 /* Other processes (serve.c: the target's side; remote.c: the monitor's)     */
@@ -356,6 +374,12 @@ size_t uf__take_faults(struct uf__ctx *c, struct uffd_msg *out, size_t n);
 /* Wake c's waiters on pages in [start, start + len) whose kind is in kinds.
  * fd: an application descriptor to retract the doorbell through, or -1. */
 void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds);
+/* On: this thread's wakes wait until it turns deferring off, which does
+ * them (beyond 16 they are done at once).  For the engine thread serving
+ * another process: it answers first, because a woken thread may end its
+ * process at once (a forked child that was waiting for its last page), and
+ * the monitor must still get the answer the kernel would have given. */
+void uf__wake_defer(int on);
 /* Faults of c not read yet (*pending) and, with those read but not woken,
  * all that wait (*total): what the kernel's fdinfo shows.  A snapshot. */
 void uf__fault_counts(struct uf__ctx *c, unsigned long *pending, unsigned long *total);
@@ -374,17 +398,28 @@ int uf__bell_handover(struct uf__ctx *c);
 int uf__register(struct uf__ctx *c, struct uffdio_register *a);
 /* Forget engine memory in [start, end) (it is being unmapped). */
 int uf__forget_range(uintptr_t start, uintptr_t end);
-/* Events: take up to n (oldest first); end every waiting one (release). */
-size_t uf__take_events(struct uf__ctx *c, struct uffd_msg *out, size_t n);
+/* Events: take up to n (oldest first, as uf__take_msgs); end every waiting
+ * one (release). */
+size_t uf__take_events(struct uf__ctx *c, struct uffd_msg *out, size_t n, int remote, int *err);
+/* Queue UFFD_EVENT_FORK on c for the child context whose program end is app
+ * and wait until it is read or c is released; lowers c->mmap_changing. */
+void uf__post_fork(struct uf__ctx *c, int app);
 void uf__release_events(struct uf__ctx *c);
 int uf__unregister(struct uf__ctx *c, int fd, struct uffdio_range *a);
 /* Drop every registration of c (release). */
 void uf__unregister_all(struct uf__ctx *c);
-/* In a forked child: every managed range becomes ordinary memory with the
- * parent's content, and the child forgets the parent's registrations (the
- * kernel without UFFD_FEATURE_EVENT_FORK).  Not atomic against the parent's
- * other threads, which share the engine's files. */
-void uf__fork_child_detach(void);
+/* fork (fork.c), through pthread_atfork: before, the child's contexts are
+ * made for every context with UFFD_FEATURE_EVENT_FORK that has registered
+ * memory; in the parent, FORK events are sent and waited for; in the child,
+ * uf__fork_child_memory() gives registered memory its own files (where a
+ * context moves to the child) or makes it ordinary memory with the parent's
+ * content (the kernel without the feature), and uf__fork_child_contexts()
+ * lists the child's contexts once the parent's are forgotten.  Not atomic
+ * against the parent's other threads, which share the engine's files. */
+void uf__fork_prepare(void);
+void uf__fork_parent(void);
+void uf__fork_child_memory(void);
+void uf__fork_child_contexts(void);
 int uf__copy(struct uf__ctx *c, int fd, struct uffdio_copy *a);
 int uf__zeropage(struct uf__ctx *c, int fd, struct uffdio_zeropage *a);
 int uf__continue(struct uf__ctx *c, int fd, struct uffdio_continue *a);

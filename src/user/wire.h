@@ -29,6 +29,15 @@
  * each new one by peeking past them (SO_PEEK_OFF); epoll in edge-triggered
  * mode tells it when one arrives.  See serve.c.
  *
+ *   3. A read that takes a UFFD_EVENT_FORK message passes the child context's
+ *      descriptor along with the reply (SCM_RIGHTS), one per FORK message in
+ *      their order; in the message itself arg.reserved.reserved1 holds
+ *      O_CLOEXEC if the monitor's new descriptor must have it (the kernel
+ *      gives it the flags of the context it was forked from), and the
+ *      monitor writes the descriptor's number into arg.fork.ufd.  The child
+ *      context lives in the forked child, which serves it like any other
+ *      (its engine end is there).
+ *
  * Everything in these messages is checked by the receiver: sizes, counts,
  * the operation.  Integers are in the host's order (both ends are on one
  * machine).
