@@ -478,7 +478,7 @@ static void tell_remap(struct hearer *h, size_t n, uintptr_t from, uintptr_t to,
 		m.arg.remap.from = from;
 		m.arg.remap.to = to;
 		m.arg.remap.len = len;
-		post_and_wait(h[i].c, &m);
+		post_and_wait(h[i].c, &m, -1);
 		uf__ctx_put(h[i].c);
 	}
 	free(h);
