@@ -758,6 +758,14 @@ static void test_move(const struct t_env *env)
 	T_ERR(raw_move(fd, r.addr, src + pg, pg, 0, &f), EEXIST);
 	T_EQ(f, -EEXIST);
 	T_ASSERT(t_check(src + pg, pg, 41));		/* the source stays */
+	/* A poisoned destination is not empty either, even moved onto
+	 * itself (fuzz seed move-onto-poison-eexist). */
+	T_OK(uf_poison(fd, r.addr + 3 * pg, pg, 0, &f));
+	T_ERR(raw_move(fd, r.addr + 3 * pg, src + pg, pg, 0, &f), EEXIST);
+	T_ERR(raw_move(fd, r.addr + 3 * pg, r.addr + 3 * pg, pg, 0, &f), EEXIST);
+	T_EQ(f, -EEXIST);
+	T_ASSERT(t_check(src + pg, pg, 41));
+	T_OK(uf_madvise(r.addr + 3 * pg, pg, MADV_DONTNEED));	/* poison dropped */
 	/* Source hole without, then with ALLOW_SRC_HOLES. */
 	char *hole = anon_pages(pg);
 	T_ERR(raw_move(fd, r.addr + pg, hole, pg, 0, &f), ENOENT);

@@ -440,8 +440,9 @@ static int page_trylock(struct uf__map *m, size_t pg, uint8_t *st)
 static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, uintptr_t s,
 		     int holes, uint8_t *dst_st)
 {
-	/* MOVE wants an empty entry: a WP marker is in the way too. */
-	if ((*dst_st & (PS_MAPPED | PS_WP)) || uf__present(dm, d))
+	/* MOVE wants an empty entry: a WP or poison marker is in the way
+	 * too. */
+	if ((*dst_st & (PS_MAPPED | PS_WP | PS_POISON)) || uf__present(dm, d))
 		return -EEXIST;
 	char *to = dm->alias + (d - dm->start);
 	if (!ss) {

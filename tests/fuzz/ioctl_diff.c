@@ -26,9 +26,9 @@
  * itself may be NULL, unmapped, read-only, or straddle into a hole.
  *
  * Known, documented differences (docs/LIMITATIONS.md) are not findings:
- * feature bits one engine lacks (EVENT_FORK, EVENT_REMAP, hugetlb) are
- * masked out of UFFDIO_API results, and an input that asks for one of them
- * is not compared.  Any other difference prints both engines' logs and
+ * feature bits one engine lacks (none on Linux 6.18: the set is taken at
+ * run time) are masked out of UFFDIO_API results, and an input that asks
+ * for one of them is not compared.  Any other difference prints both engines' logs and
  * aborts, which libFuzzer records as a crash.
  *
  * Build: make fuzz (clang, libFuzzer).  Run: tests/fuzz/run.sh SECONDS.
@@ -754,13 +754,6 @@ static void do_op(struct run *r, struct rd *in, int idx)
 	size_t size = build_arg(in, r, &req, w);
 	int kind = (kind_sel >> 3) % 16;
 	kind = kind < 10 ? 0 : kind - 9;
-	/* Finding, left to the owner of src/user/context.c: REGISTER writes
-	 * its ioctls field through &((struct uffdio_register *)arg)->ioctls,
-	 * undefined behaviour (UBSan: misaligned member access) for an
-	 * argument that is not 8-byte aligned, which the kernel accepts.
-	 * Harmless on x86_64 and aarch64 in practice; not fuzzed until fixed. */
-	if (kind == 5 && req == UFFDIO_REGISTER)
-		kind = 0;
 	if (req == UFFDIO_API && (w[0] == UFFD_API) &&
 	    (w[1] & (kernel_features ^ user_features) & ~(__u64)UFFD_FEATURE_WP_UNPOPULATED)) {
 		/* A feature only one engine has: a documented difference. */
