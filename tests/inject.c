@@ -476,6 +476,77 @@ static void test_ops(const struct t_env *env)
 	}
 }
 
+/* MOVE (private anonymous memory only): pages 0..3 moved onto the missing
+ * pages 4..7, from the registration itself or from plain private anonymous
+ * memory outside the engine.  Each page is moved or stays where it was:
+ * a moved page reads its content at dst and its source is empty (a missing
+ * page there: faults, or zeros outside the engine). */
+static char *plain_src;		/* the plain source of the running sweep */
+
+static long long op_move_engine(struct rig *x, __s64 *res)
+{
+	return uf_move(x->fd, x->r.addr + 4 * x->r.page, x->r.addr, 4 * x->r.page, 0, res);
+}
+static void after_move_engine(struct rig *x, long long r, __s64 res)
+{
+	after_fill(x, r, res, seed_src);
+	for (int i = 4; i < NP; i++) {
+		if (x->want[i] != SRC(i))
+			continue;	/* not moved: dst still missing, src as before */
+		x->want[i] = ORIG(i - 4);
+		x->want[i - 4] = SRV(i - 4);	/* empty, registered MISSING: faults */
+		x->missing[i - 4] = 1;
+	}
+}
+
+static long long op_move_plain(struct rig *x, __s64 *res)
+{
+	inj_thread(0);		/* armed for the move alone */
+	plain_src = t_buffer(4 * x->r.page, 0);
+	for (int i = 0; i < 4; i++)
+		t_fill(plain_src + i * x->r.page, x->r.page, SRC(i + 4));
+	inj_thread(1);
+	return uf_move(x->fd, x->r.addr + 4 * x->r.page, plain_src, 4 * x->r.page, 0, res);
+}
+static void after_move_plain(struct rig *x, long long r, __s64 res)
+{
+	after_fill(x, r, res, seed_src);
+	for (int i = 4; i < NP; i++) {
+		char *p = plain_src + (i - 4) * x->r.page;
+		int moved = x->want[i] == SRC(i);
+		if (moved ? p[0] != 0 || memcmp(p, p + 1, x->r.page - 1) : !t_check(p, x->r.page, SRC(i)))
+			T_FAIL("move from plain memory: source page %d %s", i - 4,
+			       moved ? "not empty after its move" : "changed without a move");
+	}
+	munmap(plain_src, 4 * x->r.page);
+	plain_src = NULL;
+}
+
+/* The sources write-protected: their protection goes with the move. */
+static void setup_wp_src(struct rig *x)
+{
+	T_OK(uf_writeprotect(x->fd, x->r.addr, 4 * x->r.page, UFFDIO_WRITEPROTECT_MODE_WP));
+}
+
+static const struct sweep moves[] = {
+	{ "move (engine to engine)", F_MODE_M, UFFD_FEATURE_MOVE, INJ_MEMORY, ENOMEM, op_move_engine,
+	  after_move_engine, E_FILL, NULL },
+	{ "move (plain memory in)", F_MODE_M, UFFD_FEATURE_MOVE, INJ_MEMORY, ENOMEM, op_move_plain,
+	  after_move_plain, E_FILL, NULL },
+	{ "move+wp (engine to engine)", F_MODE_M | F_MODE_WP, UFFD_FEATURE_MOVE, INJ_MEMORY, ENOMEM,
+	  op_move_engine, after_move_engine, E_FILL, setup_wp_src },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static void test_move(const struct t_env *env)
+{
+	need_user(env);
+	for (const struct sweep *s = moves; s->name; s++) {
+		run_sweep(env, s, 1);
+		run_sweep(env, s, 0);
+	}
+}
+
 static sigjmp_buf segv_jmp;
 static void on_segv(int sig)
 {
@@ -1066,6 +1137,7 @@ static void test_handler_killed(const struct t_env *env)
 static const struct t_case cases[] = {
 	{ "open", test_open, T_MEM_NONE, 0 },
 	{ "ops", test_ops, T_MEM_SHMEM_ALL | T_MEM(T_ANON), 0 },
+	{ "move", test_move, T_MEM(T_ANON), 0 },
 	{ "munmap_late", test_munmap_late, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "fault_path", test_fault_path, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "release", test_release, T_MEM(T_ANON) | T_MEM(T_SHMEM), 0 },
