@@ -701,48 +701,104 @@ static void test_fault_path(const struct t_env *env)
 /* ------------------------------------------------------------------------ */
 /* Release                                                                  */
 
-/* uf_close() with a thread waiting on a fault nobody serves: whatever call
- * of the release fails (on this thread or the engine's, whichever sees the
- * last close first), the thread gets through and the memory becomes
- * ordinary (missing pages read zeros, written ones keep their content). */
+/* A thread in uf_madvise(DONTNEED) with EVENT_REMOVE: it waits until the
+ * event is read, or the context released. */
+struct dropper {
+	char *addr;
+	size_t len;
+	atomic_int done;
+	t_thread th;
+};
+
+static void *drop_main(void *arg)
+{
+	struct dropper *d = arg;
+	uf_madvise(d->addr, d->len, MADV_DONTNEED);
+	atomic_store(&d->done, 1);
+	return NULL;
+}
+
+struct release_plan { const char *name; unsigned long long mask; int err; long times; };
+
+static const struct release_plan release_plans[] = {
+	/* What allocates, polls, sends and wakes (futex wakes are syscall()). */
+	{ "calls ENOMEM", INJ_MEMORY | INJ_BIT(INJ_POLL) | INJ_BIT(INJ_EPOLL_CTL) | INJ_BIT(INJ_SEND) |
+	  INJ_BIT(INJ_RECV) | INJ_BIT(INJ_SENDMSG) | INJ_BIT(INJ_RECVMSG) | INJ_BIT(INJ_SYSCALL),
+	  ENOMEM, 1 },
+	/* The waits: uf_close() waiting for the engine thread's release, the
+	 * engine thread's epoll_wait, the faulting and dropping threads. */
+	{ "waits EINTR", INJ_BIT(INJ_FUTEX_WAIT) | INJ_BIT(INJ_EPOLL_WAIT), EINTR, 1 },
+	{ "waits EINTR always", INJ_BIT(INJ_FUTEX_WAIT) | INJ_BIT(INJ_EPOLL_WAIT), EINTR, 0 },
+	{ NULL, 0, 0, 0 },
+};
+
+/* uf_close() with a thread waiting on a fault nobody serves and one waiting
+ * for its REMOVE event to be read: whatever call of the release fails (on
+ * this thread or the engine's, whichever sees the last close first), both
+ * get through and the memory becomes ordinary: pages written before keep
+ * their content, a page filled by COPY keeps it, missing pages read zeros,
+ * write-protected ones become writable, writes stick. */
 static void test_release(const struct t_env *env)
 {
 	need_user(env);
-	long k;
-	for (k = 1; k <= MAX_K; k++) {
-		struct rig x;
-		rig_open(&x, env, F_MODE_M, 0);
-		atomic_store(&x.stop, 1);
-		t_join(&x.srv);
-		struct toucher t;
-		touch_start(&t, x.r.addr + 5 * x.r.page, NULL, 0);
-		t_msleep(5);
-		T_ASSERT(!atomic_load(&t.done));
-		inj_thread(1);
-		inj_arm(INJ_MEMORY | INJ_BIT(INJ_POLL) | INJ_BIT(INJ_EPOLL_CTL) | INJ_BIT(INJ_SEND) |
-			INJ_BIT(INJ_RECV), k, 1, ENOMEM, INJ_ANY_THREAD);
-		T_OK(uf_close(x.fd));
-		inj_disarm();
-		inj_thread(0);
-		long failed = inj_failed(), seen = inj_seen();
-		if (failed)
-			t_log("release: call %ld (%s) failed", k, inj_name(inj_failed_fn()));
-		touch_finish(&t, 5000, "release");
-		for (int i = 0; i < NP; i++) {
-			char *p = x.r.addr + i * x.r.page;
-			if (i < NP / 2 ? !t_check(p, x.r.page, ORIG(i))
-				       : p[0] != 0 || memcmp(p, p + 1, x.r.page - 1))
-				T_FAIL("release, call %ld failed: page %d wrong", k, i);
-			p[1] = 0x5a;
-			T_EQ(p[1], 0x5a);
+	int wp = f_mode_ok(env->mem, F_MODE_WP);
+	__u64 mode = F_MODE_M | (wp ? F_MODE_WP : 0);
+	for (const struct release_plan *p = release_plans; p->name; p++) {
+		long k;
+		for (k = 1; k <= MAX_K; k++) {
+			struct rig x;
+			rig_open(&x, env, mode, UFFD_FEATURE_EVENT_REMOVE);
+			atomic_store(&x.stop, 1);
+			t_join(&x.srv);
+			if (wp)
+				T_OK(uf_writeprotect(x.fd, x.r.addr, 2 * x.r.page,
+						     UFFDIO_WRITEPROTECT_MODE_WP));
+			char *src = t_buffer(x.r.page, 0);
+			t_fill(src, x.r.page, SRC(4));
+			T_OK(uf_copy(x.fd, x.r.addr + 4 * x.r.page, src, x.r.page, 0, NULL));
+			munmap(src, x.r.page);
+			struct toucher t;
+			touch_start(&t, x.r.addr + 5 * x.r.page, NULL, 0);
+			struct dropper d = { .addr = x.r.addr + 7 * x.r.page, .len = x.r.page };
+			t_spawn(&d.th, drop_main, &d);
+			t_msleep(5);
+			T_ASSERT(!atomic_load(&t.done));
+			T_ASSERT(!atomic_load(&d.done));
+			inj_thread(1);
+			inj_arm(p->mask, k, p->times, p->err, INJ_ANY_THREAD);
+			T_OK(uf_close(x.fd));
+			inj_disarm();
+			inj_thread(0);
+			long failed = inj_failed(), seen = inj_seen();
+			if (failed)
+				t_log("release, %s: call %ld (%s) failed", p->name, k,
+				      inj_name(inj_failed_fn()));
+			touch_finish(&t, 5000, "release");
+			for (int n = 0; !atomic_load(&d.done); n++) {
+				if (n > 5000)
+					T_FAIL("release, %s, call %ld: the dropping thread hangs", p->name, k);
+				t_msleep(1);
+			}
+			t_join(&d.th);
+			for (int i = 0; i < NP; i++) {
+				char *q = x.r.addr + i * x.r.page;
+				int ok = i < NP / 2 ? t_check(q, x.r.page, ORIG(i))
+					 : i == 4   ? t_check(q, x.r.page, SRC(4))
+						    : q[0] == 0 && !memcmp(q, q + 1, x.r.page - 1);
+				if (!ok)
+					T_FAIL("release, %s, call %ld failed: page %d wrong", p->name, k, i);
+				q[1] = 0x5a;
+				T_EQ(q[1], 0x5a);
+			}
+			t_region_unmap(&x.r);
+			if (!failed || p->times == 0) {
+				t_log("release, %s: %ld injectable calls", p->name, seen);
+				break;
+			}
 		}
-		t_region_unmap(&x.r);
-		if (!failed) {
-			t_log("release: %ld injectable calls", seen);
-			return;
-		}
+		if (k > MAX_K)
+			T_FAIL("release: still making calls after %d", MAX_K);
 	}
-	T_FAIL("release: still making calls after %d", MAX_K);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1140,7 +1196,7 @@ static const struct t_case cases[] = {
 	{ "move", test_move, T_MEM(T_ANON), 0 },
 	{ "munmap_late", test_munmap_late, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "fault_path", test_fault_path, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
-	{ "release", test_release, T_MEM(T_ANON) | T_MEM(T_SHMEM), 0 },
+	{ "release", test_release, T_MEM_SHMEM_ALL | T_MEM(T_ANON), 0 },
 	{ "storm_fault_restart", test_storm_fault_restart, T_MEM(T_ANON), 0 },
 	{ "storm_fault_norestart", test_storm_fault_norestart, T_MEM(T_ANON), 0 },
 	{ "storm_read_restart", test_storm_read_restart, T_MEM(T_ANON), 0 },

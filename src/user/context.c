@@ -165,7 +165,7 @@ static void release(struct uf__ctx *c)
 static void wait_released(struct uf__ctx *c)
 {
 	while (!atomic_load(&c->release_done))
-		syscall(SYS_futex, (unsigned *)&c->release_done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+		uf__futex_wait(&c->release_done, 0);
 }
 
 /* Watch fd for c (taking a reference).  0 or -errno. */

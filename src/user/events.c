@@ -49,7 +49,7 @@ static void post_and_wait(struct uf__ctx *c, const struct uffd_msg *msg)
 	pthread_mutex_unlock(&c->ev_lock);
 	uf__bell_sync_app(c, -1);
 	while (!atomic_load(&ev.done))
-		syscall(SYS_futex, (unsigned *)&ev.done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+		uf__futex_wait(&ev.done, 0);
 	atomic_fetch_sub(&c->mmap_changing, 1);
 }
 

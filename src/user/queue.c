@@ -59,9 +59,16 @@ static atomic_uint slots_hw;		/* every slot in use is below this */
 
 static inline unsigned st(unsigned w) { return w & STATE_BITS; }
 
-static void futex_wait(atomic_uint *w, unsigned val)
+/* Every sleep of the engine (a faulting thread, a thread whose event waits
+ * to be read, uf_close() waiting for the release) is bounded: its caller
+ * looks at its word again after at most 100 ms.  A wake whose futex call
+ * failed then costs that long instead of a hang (tests/inject.c release
+ * fails them; the kernel's FUTEX_WAKE has no error for a valid word, but a
+ * hang is the one outcome the engine does not allow).  Async-signal-safe. */
+void uf__futex_wait(atomic_uint *w, unsigned val)
 {
-	syscall(SYS_futex, (unsigned *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	struct timespec limit = { 0, 100 * 1000 * 1000 };
+	syscall(SYS_futex, (unsigned *)w, FUTEX_WAIT_PRIVATE, val, &limit, NULL, 0);
 }
 
 static void futex_wake_all(atomic_uint *w)
@@ -268,7 +275,7 @@ static unsigned wait_woken(struct slot *s)
 				continue;
 			w |= SLEEPER;
 		}
-		futex_wait(&s->word, w);
+		uf__futex_wait(&s->word, w);
 	}
 }
 

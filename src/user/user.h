@@ -287,6 +287,8 @@ size_t uf__take_faults(struct uf__ctx *c, struct uffd_msg *out, size_t n);
 /* Wake c's waiters on pages in [start, start + len) whose kind is in kinds.
  * fd: an application descriptor to retract the doorbell through, or -1. */
 void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds);
+/* Sleep while *w == val, for at most 100 ms (queue.c says why). */
+void uf__futex_wait(atomic_uint *w, unsigned val);
 /* Faults of c not read yet (*pending) and, with those read but not woken,
  * all that wait (*total): what the kernel's fdinfo shows.  A snapshot. */
 void uf__fault_counts(struct uf__ctx *c, unsigned long *pending, unsigned long *total);
