@@ -802,6 +802,194 @@ static void test_release(const struct t_env *env)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Another process using the descriptor (serve.c, remote.c)                 */
+
+enum side { TARGET, MONITOR };
+
+/* What the monitor did, sent back to the target. */
+struct xreport {
+	long long copy, zeropage, wp, read, wake, again;
+	__s64 copy_res, zeropage_res;
+	long failed, seen;
+	int failed_fn;
+};
+
+/* The monitor: a forked child using its inherited copy of the descriptor,
+ * which reaches the target's engine thread over a channel (remote.c).
+ * Waits for the go, runs the script (its own k-th call failing when it is
+ * the side injected), reports, then after a second go makes one more COPY,
+ * which must work: a failure earlier must not have spoiled the channel. */
+static void xmonitor(int sock, int fd, char *base, size_t page, int wp, enum side side, long k,
+		     unsigned long long mask)
+{
+	struct xreport rep;
+	memset(&rep, 0, sizeof(rep));
+	char go;
+	if (read(sock, &go, 1) != 1)
+		_exit(2);
+	char *src = malloc(3 * page);
+	if (!src)
+		_exit(3);
+	for (int i = 4; i < 6; i++)
+		t_fill(src + (i - 4) * page, page, SRC(i));
+	t_fill(src + 2 * page, page, SRC(7));
+	if (side == MONITOR) {
+		inj_thread(1);
+		inj_arm(mask, k, 1, ENOMEM, INJ_ARMED);
+	}
+	rep.copy_res = rep.zeropage_res = F_SENTINEL;
+	rep.copy = uf_copy(fd, base + 4 * page, src, 2 * page, 0, &rep.copy_res);
+	rep.zeropage = uf_zeropage(fd, base + 6 * page, page, 0, &rep.zeropage_res);
+	rep.wp = wp ? uf_writeprotect(fd, base, 2 * page, UFFDIO_WRITEPROTECT_MODE_WP) : 0;
+	struct uffd_msg m;
+	rep.read = uf_read(fd, &m, 1);
+	rep.wake = uf_wake(fd, base, 8 * page);
+	if (side == MONITOR) {
+		inj_disarm();
+		inj_thread(0);
+		rep.failed = inj_failed();
+		rep.seen = inj_seen();
+		rep.failed_fn = inj_failed_fn();
+	}
+	if (write(sock, &rep, sizeof(rep)) != sizeof(rep) || read(sock, &go, 1) != 1)
+		_exit(4);
+	rep.again = uf_copy(fd, base + 7 * page, src + 2 * page, page, 0, NULL);
+	if (write(sock, &rep, sizeof(rep)) != sizeof(rep))
+		_exit(5);
+	_exit(0);
+}
+
+static void check_op(const char *what, long long r, const int *ok, long k, const struct xreport *rep)
+{
+	if (!plausible(r, ok))
+		T_FAIL("%s: call %ld (%s) failing: returned %lld (%s)", what, k,
+		       rep->failed_fn >= 0 ? inj_name(rep->failed_fn) : "?", r, r < 0 ? strerror((int)-r) : "");
+}
+
+/* A monitor's requests served while calls fail on one side: the target's
+ * engine thread (serve.c: the hello, receiving, running, replying) or the
+ * monitor's library (remote.c: the hello, sending, waiting).  Each request
+ * succeeds or fails with an errno the kernel's ioctl or read could give,
+ * the next request works, and every page reads what the results say. */
+static void xproc_sweep(const struct t_env *env, enum side side, unsigned long long mask, int err)
+{
+	int wp = f_mode_ok(env->mem, F_MODE_WP);
+	__u64 mode = F_MODE_M | (wp ? F_MODE_WP : 0);
+	static const int e_read[] = { EAGAIN, ENOMEM, 0 };
+	long k;
+	for (k = 1; k <= MAX_K; k++) {
+		struct rig x;
+		rig_open(&x, env, mode, 0);
+		atomic_store(&x.stop, 1);	/* nothing faults until the check */
+		t_join(&x.srv);
+		int sv[2];
+		T_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+		pid_t pid = fork();
+		T_SYS(pid);
+		if (pid == 0) {
+			close(sv[0]);
+			xmonitor(sv[1], x.fd, x.r.addr, x.r.page, wp, side, k, mask);
+		}
+		close(sv[1]);
+		if (side == TARGET)
+			inj_arm(mask, k, 1, err, INJ_ANY_THREAD);
+		struct xreport rep;
+		T_EQ(write(sv[0], "g", 1), 1);
+		T_EQ(read(sv[0], &rep, sizeof(rep)), (ssize_t)sizeof(rep));
+		if (side == TARGET) {
+			inj_disarm();
+			rep.failed = inj_failed();
+			rep.seen = inj_seen();
+			rep.failed_fn = inj_failed_fn();
+		}
+		if (rep.failed)
+			t_log("%s side: call %ld (%s) failed: copy %lld (res %lld) zeropage %lld wp %lld "
+			      "read %lld wake %lld", side == TARGET ? "target" : "monitor", k,
+			      inj_name(rep.failed_fn), rep.copy, (long long)rep.copy_res, rep.zeropage,
+			      rep.wp, rep.read, rep.wake);
+		else if (rep.copy || rep.zeropage || rep.wp || rep.read != -EAGAIN || rep.wake)
+			T_FAIL("nothing injected: copy %lld zeropage %lld wp %lld read %lld wake %lld",
+			       rep.copy, rep.zeropage, rep.wp, rep.read, rep.wake);
+		check_op("copy", rep.copy, E_FILL, k, &rep);
+		check_op("zeropage", rep.zeropage, E_FILL, k, &rep);
+		check_op("writeprotect", rep.wp, E_MEM, k, &rep);
+		check_op("read", rep.read, e_read, k, &rep);
+		check_op("wake", rep.wake, E_MEM, k, &rep);
+		T_EQ(write(sv[0], "g", 1), 1);
+		struct xreport rep2;
+		T_EQ(read(sv[0], &rep2, sizeof(rep2)), (ssize_t)sizeof(rep2));
+		if (rep2.again != 0)
+			T_FAIL("call %ld (%s) failed earlier: the next COPY returned %lld", k,
+			       inj_name(rep.failed_fn), rep2.again);
+		int st;
+		T_SYS(waitpid(pid, &st, 0));
+		T_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		close(sv[0]);
+		/* The model: what the results say was done. */
+		long long len = 2 * (long long)x.r.page, done = 0;
+		if (rep.copy == 0) {
+			T_EQ(rep.copy_res, len);
+			done = len;
+		} else if (rep.copy_res > 0 && rep.copy_res != F_SENTINEL) {
+			/* (a failure in the monitor before the request reached the
+			 * target leaves the field as it was) */
+			T_EQ(rep.copy, -EAGAIN);
+			T_ASSERT(rep.copy_res < len && rep.copy_res % (long long)x.r.page == 0);
+			done = rep.copy_res;
+		}
+		for (int i = 4; i < 4 + done / (long long)x.r.page; i++) {
+			x.want[i] = SRC(i);
+			x.missing[i] = 0;
+		}
+		if (rep.zeropage == 0) {
+			x.want[6] = ZERO;
+			x.missing[6] = 0;
+		}
+		x.want[7] = SRC(7);
+		x.missing[7] = 0;
+		atomic_store(&x.stop, 0);
+		t_spawn(&x.srv, serve, &x);
+		for (int i = 0; wp && i < 2; i++) {
+			volatile char *q = x.r.addr + i * x.r.page;
+			int before = atomic_load(&x.wp_faults);
+			q[0] = (char)(q[0] ^ 0xff);
+			q[0] = (char)(q[0] ^ 0xff);
+			int took = atomic_load(&x.wp_faults) - before;
+			if (rep.wp == 0 ? took != 1 : took > 1)
+				T_FAIL("call %ld: writeprotect returned %lld, a write took %d WP faults", k,
+				       rep.wp, took);
+		}
+		rig_check(&x, side == TARGET ? "serve (target side)" : "serve (monitor side)");
+		rig_close(&x);
+		if (!rep.failed) {
+			t_log("%s side: %ld injectable calls, each failed once",
+			      side == TARGET ? "target" : "monitor", rep.seen);
+			return;
+		}
+	}
+	T_FAIL("still making calls after %d", MAX_K);
+}
+
+/* The monitor's argument and source reads (process_vm_readv) are left out:
+ * a failure there is EFAULT, a bad pointer (see inject.h). */
+#define XPROC_CALLS	(INJ_ALL & ~(INJ_BIT(INJ_FUTEX_WAIT) | INJ_BIT(INJ_EPOLL_WAIT) |		\
+				     INJ_BIT(INJ_PTHREAD_CREATE) | INJ_BIT(INJ_PROCESS_VM_READV) |	\
+				     INJ_BIT(INJ_PROCESS_VM_WRITEV)))
+
+static void test_serve_target(const struct t_env *env)
+{
+	need_user(env);
+	xproc_sweep(env, TARGET, XPROC_CALLS, ENOMEM);
+	xproc_sweep(env, TARGET, INJ_BIT(INJ_EPOLL_WAIT), EINTR);
+}
+
+static void test_serve_monitor(const struct t_env *env)
+{
+	need_user(env);
+	xproc_sweep(env, MONITOR, XPROC_CALLS, ENOMEM);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Open                                                                     */
 
 static int count_fds(void)
@@ -1197,6 +1385,8 @@ static const struct t_case cases[] = {
 	{ "munmap_late", test_munmap_late, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "fault_path", test_fault_path, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "release", test_release, T_MEM_SHMEM_ALL | T_MEM(T_ANON), 0 },
+	{ "serve_target", test_serve_target, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
+	{ "serve_monitor", test_serve_monitor, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "storm_fault_restart", test_storm_fault_restart, T_MEM(T_ANON), 0 },
 	{ "storm_fault_norestart", test_storm_fault_norestart, T_MEM(T_ANON), 0 },
 	{ "storm_read_restart", test_storm_read_restart, T_MEM(T_ANON), 0 },

@@ -230,9 +230,11 @@ static void on_event(struct watch *w, uint32_t events)
 			return;
 		}
 		int chan;
+		/* Watched first, then welcomed; a channel that cannot be
+		 * watched (out of memory) is refused with that error. */
 		while (uf__serve_hello(c, &chan))
-			if (chan >= 0 && watch_add(W_CHAN, chan, c) < 0)
-				close(chan);
+			if (chan >= 0)
+				uf__serve_answer(chan, watch_add(W_CHAN, chan, c));
 		return;
 	}
 	/* A channel: serve what came, then notice a hang-up. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -19,6 +20,22 @@
 #include <unistd.h>
 #include "user.h"
 #include "wire.h"
+
+/* A socket call that failed for want of memory (or a signal) is tried
+ * again at once, a bounded number of times: the engine thread has nobody to
+ * report it to, and giving up costs more (an edge-triggered hello not read
+ * until the next one, so the monitor times out; a channel hung up, so the
+ * monitor's every later request fails).  Bounded, so a failure that lasts
+ * cannot hold the engine thread (tests/inject.c serve_target). */
+#define SOCK_TRIES	100
+
+static int try_again(int *tries)
+{
+	if ((errno != ENOMEM && errno != ENOBUFS && errno != EINTR) || ++*tries > SOCK_TRIES)
+		return 0;
+	sched_yield();
+	return 1;
+}
 
 /* ------------------------------------------------------------------------ */
 /* At open: the charge that keeps the descriptor from looking writable       */
@@ -117,7 +134,11 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 	struct iovec iov = { &h, sizeof(h) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	ssize_t n = recvmsg(c->efd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	ssize_t n;
+	int tries = 0;
+	do
+		n = recvmsg(c->efd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	while (n < 0 && try_again(&tries));
 	if (n < 0)
 		return 0;
 	c->held_len[c->held_n++] = (uint32_t)n;
@@ -156,23 +177,42 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 	if (ok) {
 		int big = 4 * UU_CHUNK;
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-		struct uu_welcome w = { .magic = UU_HELLO_MAGIC, .version = UU_WIRE_VERSION,
-					.pid = uf__pid() };
 		fcntl(fd, F_SETFL, O_NONBLOCK);
-		ok = send(fd, &w, sizeof(w), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(w);
-	}
-	if (ok) {
+		/* Welcomed only once the engine watches it (uf__serve_answer):
+		 * a channel welcomed and then not watched would take requests
+		 * nobody serves, and the monitor would wait for ever. */
 		*chan = fd;
 	} else if (fd >= 0) {
-		/* Say no: the hello stays queued (as the charge) with a copy
-		 * of this end in it, so closing ours shows the monitor no
-		 * hang-up. */
-		struct uu_welcome no = { .magic = UU_HELLO_MAGIC, .version = 0, .pid = -EPERM };
-		(void)!send(fd, &no, sizeof(no), MSG_DONTWAIT | MSG_NOSIGNAL);
-		close(fd);
+		uf__serve_answer(fd, -EPERM);
 	}
 	drop_old_hellos(c);
 	return 1;
+}
+
+int uf__serve_answer(int chan, int err)
+{
+	struct uu_welcome w = { .magic = UU_HELLO_MAGIC, .version = UU_WIRE_VERSION, .pid = uf__pid() };
+	if (err < 0) {
+		/* Say no (the monitor's call fails with err): the hello stays
+		 * queued (as the charge) with a copy of this end in it, so
+		 * closing ours shows the monitor no hang-up. */
+		w.version = 0;
+		w.pid = err;
+	}
+	ssize_t k;
+	int tries = 0;
+	do
+		k = send(chan, &w, sizeof(w), MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (k < 0 && try_again(&tries));
+	if (err < 0) {
+		close(chan);
+		return -1;
+	}
+	if (k != sizeof(w)) {
+		shutdown(chan, SHUT_RDWR);
+		return -1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -215,7 +255,11 @@ static int reply(int chan, int32_t ret, uint32_t retract, const void *body, uint
 	memcpy(repbuf, &r, sizeof(r));
 	if (len)
 		memcpy(repbuf + sizeof(r), body, len);
-	ssize_t n = send(chan, repbuf, sizeof(r) + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n;
+	int tries = 0;
+	do
+		n = send(chan, repbuf, sizeof(r) + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && try_again(&tries));
 	return n == (ssize_t)(sizeof(r) + len) ? 0 : -1;
 }
 
@@ -284,7 +328,11 @@ static int hang_up(int chan)
 
 int uf__serve_request(struct uf__ctx *c, int chan)
 {
-	ssize_t n = recv(chan, reqbuf, sizeof(reqbuf), MSG_DONTWAIT | MSG_TRUNC);
+	ssize_t n;
+	int tries = 0;
+	do
+		n = recv(chan, reqbuf, sizeof(reqbuf), MSG_DONTWAIT | MSG_TRUNC);
+	while (n < 0 && try_again(&tries));
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : hang_up(chan);
 	if (n == 0)

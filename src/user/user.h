@@ -119,8 +119,14 @@ size_t uf__take_msgs(struct uf__ctx *c, struct uffd_msg *out, size_t n);
 /* At open: fingerprint the application end app and make it unwritable. */
 int uf__serve_prepare(struct uf__ctx *c, int app);
 /* Take the next hello queued on c->efd: 1 if there was one (*chan: the
- * channel it opened, or -1 if it was refused), 0 if none. */
+ * channel it asks for, not answered yet, or -1 if it was refused), 0 if
+ * none. */
 int uf__serve_hello(struct uf__ctx *c, int *chan);
+/* Answer a hello's channel once the engine watches it (err 0: welcome) or
+ * cannot (err < 0: refused with it, and chan closed).  0 if welcomed; -1
+ * if not (a welcome that could not be sent hangs chan up, which its
+ * watch sees). */
+int uf__serve_answer(int chan, int err);
 /* Serve one request on chan: 0, or -1 when the channel is done. */
 int uf__serve_request(struct uf__ctx *c, int chan);
 
