@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "user.h"
 #include "wire.h"
@@ -117,6 +118,38 @@ static void drop_old_hellos(struct uf__ctx *c)
 	}
 }
 
+/* Is fd a copy of c's own descriptor (the program's end)? */
+static int is_self(const struct uf__ctx *c, int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_ino == c->ino && st.st_dev == c->dev;
+}
+
+/* A hello that carries the descriptor itself may not stay queued as the
+ * charge: a descriptor in flight in its own engine end's queue is a
+ * reference the program cannot drop, so its last uf_close() would not be
+ * the release (faulting threads would wait for ever; the kernel's
+ * collector of such cycles does not run for it in time).  So every held
+ * datagram up to and including it is taken off the queue (the kernel drops
+ * what they carry), and the charge is made again from self, a copy of the
+ * program's end, as at open; the filler datagrams are then taken as junk
+ * hellos like any other.  Hellos already answered lose only their place in
+ * the charge. */
+static void purge(struct uf__ctx *c, int self)
+{
+	static const struct uu_hello filler;
+	for (unsigned i = 0; i < c->held_n; i++)
+		(void)recv(c->efd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC);
+	c->held_n = 0;
+	for (unsigned n = 0; n < UU_HELD_MAX; n++) {
+		struct pollfd p = { .fd = self, .events = POLLOUT };
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT) ||
+		    send(self, &filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(filler))
+			break;
+	}
+	close(self);
+}
+
 int uf__serve_hello(struct uf__ctx *c, int *chan)
 {
 	*chan = -1;
@@ -144,7 +177,7 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 	c->held_len[c->held_n++] = (uint32_t)n;
 
 	/* Peeking gave us copies of any descriptors it carries. */
-	int fd = -1;
+	int fd = -1, self = -1;
 	const struct ucred *cred = NULL;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET)
@@ -156,6 +189,8 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 			for (size_t i = 0; i < k; i++) {
 				int got;
 				memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (self < 0 && is_self(c, got))
+					self = dup(got);
 				if (fd < 0)
 					fd = got;
 				else
@@ -185,7 +220,10 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 	} else if (fd >= 0) {
 		uf__serve_answer(fd, -EPERM);
 	}
-	drop_old_hellos(c);
+	if (self >= 0)
+		purge(c, self);
+	else
+		drop_old_hellos(c);
 	return 1;
 }
 
