@@ -187,10 +187,17 @@ static void tell(struct hearer *h, size_t n, __u8 event)
 	free(h);
 }
 
+/* Inside a reader section: a table published meanwhile (by another
+ * thread's REGISTER, UNREGISTER or release) frees this one once the readers
+ * that may see it have left; reading its size outside was a use after free
+ * (ThreadSanitizer saw it: tests/stress.c bounce). */
 static int engine_empty(void)
 {
+	unsigned tok = uf__enter();
 	const struct uf__table *t = uf__table_now();
-	return !t || t->n == 0;
+	int empty = !t || t->n == 0;
+	uf__leave(tok);
+	return empty;
 }
 
 /* ------------------------------------------------------------------------ */
