@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -518,7 +519,7 @@ struct unmapper {
 	char *addr;
 	size_t len;
 	int remove;
-	volatile int done;
+	atomic_int done;
 };
 
 static void *do_unmap(void *arg)
@@ -528,7 +529,7 @@ static void *do_unmap(void *arg)
 		uf_madvise(u->addr, u->len, MADV_DONTNEED);
 	else
 		uf_munmap(u->addr, u->len);
-	u->done = 1;
+	atomic_store(&u->done, 1);
 	return NULL;
 }
 
@@ -544,7 +545,7 @@ static void events(const struct t_env *env)
 	t_thread th;
 	t_spawn(&th, do_unmap, &u);
 	T_ASSERT(mon_poll(&x.m, 5000) & POLLIN);
-	T_ASSERT(!u.done);
+	T_ASSERT(!atomic_load(&u.done));
 	T_EQ(mon_copy(&x.m, x.r.addr + x.r.page, src, x.r.page, 0, &res), -EAGAIN);
 	T_EQ(res, -EAGAIN);
 	struct mon_res r = mon_read(&x.m, 1, 5000);
