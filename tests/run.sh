@@ -18,12 +18,11 @@ if [ -n "${SAN:-}" ]; then
 fi
 # ThreadSanitizer: each case runs in a child forked from a process the
 # engine's thread already runs in (the harness opened a context to learn the
-# features), and the engine's SIGSEGV handler calls what TSan calls
-# signal-unsafe (it is our trap, async-signal-safe by design); the
-# suppressions say why each is there.
+# features), which TSan refuses by default; the suppressions say why each is
+# there.
 case ${SAN:-} in
 *thread*)
-	export TSAN_OPTIONS=${TSAN_OPTIONS:-die_after_fork=0:report_signal_unsafe=0:suppressions=$PWD/tests/tsan.supp}
+	export TSAN_OPTIONS=${TSAN_OPTIONS:-die_after_fork=0:suppressions=$PWD/tests/tsan.supp}
 	;;
 esac
 
