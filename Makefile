@@ -5,6 +5,7 @@
 #   make install PREFIX=...   library, preload shim, headers, userfault.pc, man pages, command
 #   make SAN=address,undefined BUILD=build/san test     the suite under sanitizers
 #   make fuzz                 the libFuzzer targets (clang) into $(BUILD)/fuzz/
+#   make tsan                 the test programs' user-engine cases under ThreadSanitizer (build/tsan)
 #
 # Files are found by wildcard: a new src/*.c, tools/*.c, tests/*.c or
 # examples/*.c needs no change here.
@@ -67,7 +68,7 @@ STATIC    := $(BUILD)/libuserfault.a
 SHARED    := $(BUILD)/libuserfault.so
 LIBS      := -pthread
 
-.PHONY: all lib test check install uninstall clean fuzz
+.PHONY: all lib test check install uninstall clean fuzz tsan
 all: lib $(PRELOAD) $(BUILD)/userfault $(EXAMPLES) $(BENCHES) $(BUILD)/userfault.pc
 
 lib: $(STATIC) $(SHARED)
@@ -184,6 +185,15 @@ $(FUZZ_DIR)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 # The test runner builds nothing itself: everything it runs is a prerequisite.
 test check: all $(TESTS) $(SHIM_TESTS)
 	BUILD=$(BUILD) CC="$(CC)" CXX="$(CXX)" SAN="$(SAN)" tests/run.sh
+
+# ThreadSanitizer: every test program, built with SAN=thread in its own
+# build directory, run on the user engine only (the engine's threads are
+# what TSan can watch; the kernel engine's cases would test the kernel).
+# tests/run.sh passes tests/tsan.supp, which says why each entry is there.
+TSAN_BUILD ?= build/tsan
+tsan:
+	$(MAKE) SAN=thread BUILD=$(TSAN_BUILD) OPT="-O1 -g" $(TEST_SRC:tests/%.c=$(TSAN_BUILD)/tests/%.t)
+	BUILD=$(TSAN_BUILD) SAN=thread UF_TEST_ENGINE=user tests/run.sh $(TEST_SRC:tests/%.c=%)
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/userfault $(DESTDIR)$(BINDIR) \

@@ -470,11 +470,11 @@ static void test_read_eintr(const struct t_env *env)
 		T_FAIL("read returned %zd with nothing pending", r.ret);
 	/* Signal until it returns (the first one could in theory arrive just
 	 * before the thread blocks). */
-	for (int i = 0; i < 10 && !r.done; i++) {
+	for (int i = 0; i < 10 && !__atomic_load_n(&r.done, __ATOMIC_ACQUIRE); i++) {
 		pthread_kill((pthread_t)r.th.id, SIGUSR1);
 		t_wait_flag(&r.done, 500);
 	}
-	T_ASSERT(r.done);
+	T_ASSERT(__atomic_load_n(&r.done, __ATOMIC_ACQUIRE));
 	t_join(&r.th);
 	T_ERR(r.ret, EINTR);
 	T_ASSERT(sig_count >= 1);
@@ -487,6 +487,11 @@ static void test_read_eintr(const struct t_env *env)
 
 static void test_read_restart(const struct t_env *env)
 {
+	/* ThreadSanitizer's runtime holds an asynchronous signal back until
+	 * the thread's blocking call returns, which with SA_RESTART it never
+	 * does. */
+	if (T_TSAN)
+		T_SKIP("ThreadSanitizer defers the signal past a restarted read");
 	struct area a;
 	area_open(env, &a, 1, 0);
 	install_sigusr1(SA_RESTART);

@@ -491,7 +491,10 @@ static void test_huge_range(const struct t_env *env)
 	T_EQX(io, spec_ioctls(T_ANON, F_MODE_M));
 	size_t after = f_rss();
 	t_log("rss before %zu after %zu", before, after);
-	T_ASSERT(after < before + (4u << 20));
+	/* (ThreadSanitizer's runtime clears its shadow of the engine's new
+	 * mappings, which counts in the resident set.) */
+	if (!T_TSAN)
+		T_ASSERT(after < before + (4u << 20));
 
 	/* Fill one page far inside, and take a real fault on another. */
 	char *src = t_buffer(pg, 9);
@@ -508,7 +511,8 @@ static void test_huge_range(const struct t_env *env)
 	T_EQX(F_MSG_ADDR(&m), f_ul(last));
 	T_OK(uf_zeropage(fd, last, pg, 0, &res));
 	f_touch_finish(&t, 2000);
-	T_ASSERT(f_rss() < before + (8u << 20));
+	if (!T_TSAN)	/* (as above) */
+		T_ASSERT(f_rss() < before + (8u << 20));
 	T_OK(uf_unregister(fd, p, len));
 	uf_close(fd);
 	munmap(p, len);

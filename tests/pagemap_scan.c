@@ -308,7 +308,11 @@ static void harvest(struct scan *s, char *snapshot)
 		T_ASSERT(n >= 0);
 		for (long i = 0; i < n; i++) {
 			size_t off = (char *)(uintptr_t)s->vec[i].start - s->base;
-			memcpy(snapshot + off, s->base + off, s->vec[i].end - s->vec[i].start);
+			/* Word by word with atomic loads: the writers go on
+			 * meanwhile, as a live migration's do. */
+			for (size_t k = off; k < off + (s->vec[i].end - s->vec[i].start); k += 4)
+				*(unsigned *)(void *)(snapshot + k) =
+					__atomic_load_n((unsigned *)(void *)(s->base + k), __ATOMIC_RELAXED);
 		}
 		if (walk_end(s) == NP)
 			return;

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -525,7 +526,7 @@ struct unmapper {
 	char *addr;
 	size_t len;
 	int remove;
-	volatile int done;
+	atomic_int done;
 };
 
 static void *do_unmap(void *arg)
@@ -535,7 +536,7 @@ static void *do_unmap(void *arg)
 		uf_madvise(u->addr, u->len, MADV_DONTNEED);
 	else
 		uf_munmap(u->addr, u->len);
-	u->done = 1;
+	atomic_store(&u->done, 1);
 	return NULL;
 }
 
@@ -551,7 +552,7 @@ static void events(const struct t_env *env)
 	t_thread th;
 	t_spawn(&th, do_unmap, &u);
 	T_ASSERT(mon_poll(&x.m, 5000) & POLLIN);
-	T_ASSERT(!u.done);
+	T_ASSERT(!atomic_load(&u.done));
 	T_EQ(mon_copy(&x.m, x.r.addr + x.r.page, src, x.r.page, 0, &res), -EAGAIN);
 	T_EQ(res, -EAGAIN);
 	struct mon_res r = mon_read(&x.m, 1, 5000);
@@ -775,6 +776,38 @@ static void hello_self_refused(const struct t_env *env)
 	f_expect_no_msg(other, 0);
 	uf_close(other);
 	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* The last hello carried the descriptor itself (refused): it must not stay
+ * queued as the charge, or the descriptor in flight in its own queue would
+ * keep the context alive after the program's last close, and a faulting
+ * thread would wait for ever instead of reading zeros.  The descriptor still
+ * looks unwritable afterwards, and another monitor's hello still works. */
+static void hello_self_released(const struct t_env *env)
+{
+	if (env->engine != UF_ENGINE_USER)
+		T_SKIP("the hello is the user engine's");
+	struct t_region r;
+	t_region_map(env, 2, &r);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	int ch = open_chan(fd);
+	close(ch);
+	hello_with(fd, fd);
+	t_msleep(20);		/* taken by the engine thread */
+	struct pollfd pf = { .fd = fd, .events = POLLOUT };
+	T_EQ(poll(&pf, 1, 0), 0);
+	ch = open_chan(fd);	/* answered still */
+	close(ch);
+	hello_with(fd, fd);	/* and the self-hello last of all */
+	t_msleep(20);
+	T_EQ(poll(&pf, 1, 0), 0);
+	T_OK(uf_close(fd));
+	struct f_toucher t;
+	f_touch_start(&t, r.addr + r.page, 0, 0);
+	f_touch_finish(&t, 5000);
+	T_EQ(r.addr[r.page], 0);
 	t_region_unmap(&r);
 }
 
@@ -1023,6 +1056,7 @@ static const struct t_case cases[] = {
 	{ "hostile_requests", hostile_requests, T_MEM(T_ANON), 0 },
 	{ "other_user", other_user, T_MEM(T_ANON), 0 },
 	{ "hello_self_refused", hello_self_refused, T_MEM(T_ANON), 0 },
+	{ "hello_self_released", hello_self_released, T_MEM(T_ANON), 0 },
 	{ "empty_request_hangs_up", empty_request_hangs_up, T_MEM(T_ANON), 0 },
 	{ "fork_without_event", fork_without_event, T_MEM(T_ANON) | T_MEM(T_MEMFD_PRIVATE), 0 },
 	{ "fork_shared_hugetlb", fork_shared_hugetlb, T_MEM(T_HUGETLB), 0 },

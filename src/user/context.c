@@ -165,7 +165,7 @@ static void release(struct uf__ctx *c)
 static void wait_released(struct uf__ctx *c)
 {
 	while (!atomic_load(&c->release_done))
-		syscall(SYS_futex, (unsigned *)&c->release_done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+		uf__futex_wait(&c->release_done, 0);
 }
 
 /* Watch fd for c (taking a reference).  0 or -errno. */
@@ -230,9 +230,11 @@ static void on_event(struct watch *w, uint32_t events)
 			return;
 		}
 		int chan;
+		/* Watched first, then welcomed; a channel that cannot be
+		 * watched (out of memory) is refused with that error. */
 		while (uf__serve_hello(c, &chan))
-			if (chan >= 0 && watch_add(W_CHAN, chan, c) < 0)
-				close(chan);
+			if (chan >= 0)
+				uf__serve_answer(chan, watch_add(W_CHAN, chan, c));
 		return;
 	}
 	/* A channel: serve what came, then notice a hang-up. */

@@ -53,7 +53,7 @@ static void post_and_wait(struct uf__ctx *c, const struct uffd_msg *msg, int for
 	pthread_mutex_unlock(&c->ev_lock);
 	uf__bell_sync_app(c, -1);
 	while (!atomic_load(&ev.done))
-		syscall(SYS_futex, (unsigned *)&ev.done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+		uf__futex_wait(&ev.done, 0);
 	atomic_fetch_sub(&c->mmap_changing, 1);
 }
 
@@ -237,10 +237,17 @@ static int frozen(const struct uf__map *m)
 	return atomic_load(&m->frozen) != 0;
 }
 
+/* Inside a reader section: a table published meanwhile (by another
+ * thread's REGISTER, UNREGISTER or release) frees this one once the readers
+ * that may see it have left; reading its size outside was a use after free
+ * (ThreadSanitizer saw it: tests/stress.c bounce). */
 static int engine_empty(void)
 {
+	unsigned tok = uf__enter();
 	const struct uf__table *t = uf__table_now();
-	return !t || t->n == 0;
+	int empty = !t || t->n == 0;
+	uf__leave(tok);
+	return empty;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -436,7 +436,21 @@ static int page_trylock(struct uf__map *m, size_t pg, uint8_t *st)
 	return 1;
 }
 
-/* Move one page; dst is held busy (state *dst_st). */
+/* Take back what a move wrote into a page of the engine's file.  Anonymous
+ * memory counts a page as present by its mark alone (uf__present), so
+ * content left there would show through a later ZEROPAGE: if the punch
+ * fails (out of memory), the page is zeroed in place instead. */
+static void drop_alias_page(struct uf__map *m, uintptr_t a)
+{
+	char *p = m->alias + (a - m->start);
+	if (madvise(p, m->page, MADV_REMOVE) < 0)
+		memset(p, 0, m->page);
+}
+
+/* Move one page; dst is held busy (state *dst_st).  A step that fails
+ * (out of memory) undoes the steps before it, so the page is either moved
+ * or left where it was, never lost or in both places (tests/inject.c
+ * move).  Only the undo failing as well could leave a page hidden. */
 static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, uintptr_t s,
 		     int holes, uint8_t *dst_st)
 {
@@ -445,6 +459,7 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 	if ((*dst_st & (PS_MAPPED | PS_WP | PS_POISON)) || uf__present(dm, d))
 		return -EEXIST;
 	char *to = dm->alias + (d - dm->start);
+	int r;
 	if (!ss) {
 		/* Plain anonymous memory outside the engine. */
 		unsigned char v = 0;
@@ -452,9 +467,26 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 			return -ENOMEM;
 		if (!(v & 1))
 			return holes ? 1 : -ENOENT;
-		if (read_src(to, s, dm->page) < 0)
+		if (read_src(to, s, dm->page) < 0) {
+			drop_alias_page(dm, d);
 			return -EFAULT;
-		madvise((void *)s, dm->page, MADV_DONTNEED);
+		}
+		/* Shown before the source is dropped: a drop that fails is
+		 * undone by hiding dst again (the source may be read-only,
+		 * so its content could not be written back). */
+		if ((r = uf__page_show(dm, d, *dst_st | PS_MAPPED)) < 0) {
+			drop_alias_page(dm, d);
+			return r;
+		}
+		if (madvise((void *)s, dm->page, MADV_DONTNEED) < 0) {
+			r = -errno;
+			if (uf__page_hide(dm, d) == 0) {
+				drop_alias_page(dm, d);
+				return r;
+			}
+			/* Not hidden again either: the page was copied, not
+			 * moved; both read it, nothing is lost. */
+		}
 	} else if (s == d) {
 		/* Overlapping ranges are moved page by page, as the kernel
 		 * does; a page onto itself is empty here (dst is), a hole. */
@@ -470,17 +502,31 @@ static int move_page(struct uf__map *dm, uintptr_t d, const struct uf__seg *ss, 
 			uf__page_unlock(sm, spg, sst);
 			return holes ? 1 : -ENOENT;
 		}
-		/* Hide the source first, so no thread reads it half-moved. */
-		uf__page_hide(sm, s);
-		memcpy(to, sm->alias + (s - sm->start), dm->page);
-		madvise(sm->alias + (s - sm->start), sm->page, MADV_REMOVE);
+		/* Hide the source first, so no thread reads it half-moved;
+		 * its protection goes back to the map's (the kernel's MOVE
+		 * leaves an empty entry, no WP marker) while it is hidden. */
+		r = uf__page_hide(sm, s);
+		if (r == 0 && (sst & PS_WP) && (r = uf__page_setwp(sm, s, sst & (uint8_t)~PS_WP)) < 0)
+			(void)uf__page_show(sm, s, sst);
+		if (r == 0) {
+			memcpy(to, sm->alias + (s - sm->start), dm->page);
+			if ((r = uf__page_show(dm, d, *dst_st | PS_MAPPED)) < 0) {
+				drop_alias_page(dm, d);
+				if (sst & PS_WP)
+					(void)uf__page_setwp(sm, s, sst);
+				(void)uf__page_show(sm, s, sst);
+			}
+		}
+		if (r < 0) {
+			uf__page_unlock(sm, spg, sst);
+			return r;
+		}
+		drop_alias_page(sm, s);
 		sst &= (uint8_t)~PS_MAPPED;
 		uf__wp_mark(sm, &sst, 0);
-		uf__page_setwp(sm, s, sst);
 		uf__page_unlock(sm, spg, sst);
 	}
 	*dst_st |= PS_MAPPED;
-	uf__page_show(dm, d, *dst_st);
 	return 0;
 }
 

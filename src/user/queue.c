@@ -51,17 +51,47 @@ struct slot {
 	atomic_uintptr_t page;
 	atomic_int kind;
 	atomic_ullong seq;
-	struct uffd_msg msg;		/* written while CLAIMED, read while PENDING */
+	/* The message, written while CLAIMED, read while PENDING.  A reader
+	 * copies it before claiming the slot, and the claim (a CAS on word)
+	 * throws the copy away if the slot was reused meanwhile: a seqlock.
+	 * So the words are atomics (relaxed), or that copy racing with a new
+	 * fault's write would be a data race (ThreadSanitizer saw it). */
+	_Atomic uint64_t msg[sizeof(struct uffd_msg) / 8];
 };
+
+_Static_assert(sizeof(struct uffd_msg) % 8 == 0, "uffd_msg is whole words");
+
+static void msg_put(struct slot *s, const struct uffd_msg *m)
+{
+	uint64_t w[sizeof(s->msg) / sizeof(s->msg[0])];
+	memcpy(w, m, sizeof(w));
+	for (size_t i = 0; i < UF_ARRAY_SIZE(w); i++)
+		atomic_store_explicit(&s->msg[i], w[i], memory_order_relaxed);
+}
+
+static void msg_get(struct slot *s, struct uffd_msg *m)
+{
+	uint64_t w[sizeof(s->msg) / sizeof(s->msg[0])];
+	for (size_t i = 0; i < UF_ARRAY_SIZE(w); i++)
+		w[i] = atomic_load_explicit(&s->msg[i], memory_order_relaxed);
+	memcpy(m, w, sizeof(w));
+}
 
 static struct slot slots[UU_SLOTS];
 static atomic_uint slots_hw;		/* every slot in use is below this */
 
 static inline unsigned st(unsigned w) { return w & STATE_BITS; }
 
-static void futex_wait(atomic_uint *w, unsigned val)
+/* Every sleep of the engine (a faulting thread, a thread whose event waits
+ * to be read, uf_close() waiting for the release) is bounded: its caller
+ * looks at its word again after at most 100 ms.  A wake whose futex call
+ * failed then costs that long instead of a hang (tests/inject.c release
+ * fails them; the kernel's FUTEX_WAKE has no error for a valid word, but a
+ * hang is the one outcome the engine does not allow).  Async-signal-safe. */
+void uf__futex_wait(atomic_uint *w, unsigned val)
 {
-	syscall(SYS_futex, (unsigned *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	struct timespec limit = { 0, 100 * 1000 * 1000 };
+	syscall(SYS_futex, (unsigned *)w, FUTEX_WAIT_PRIVATE, val, &limit, NULL, 0);
 }
 
 static void futex_wake_all(atomic_uint *w)
@@ -268,7 +298,7 @@ static unsigned wait_woken(struct slot *s)
 				continue;
 			w |= SLEEPER;
 		}
-		futex_wait(&s->word, w);
+		uf__futex_wait(&s->word, w);
 	}
 }
 
@@ -281,7 +311,7 @@ void uf__fault_wait(struct uf__ctx *c, uintptr_t page, int kind, const struct uf
 	atomic_store(&s->page, page);
 	atomic_store(&s->kind, kind);
 	atomic_store(&s->seq, atomic_fetch_add(&c->seq, 1));
-	s->msg = *msg;
+	msg_put(s, msg);
 	/* Counted before it can be read, so a reader never takes it below 0. */
 	atomic_fetch_add(&c->npending, 1);
 	set_state(s, w, SLOT_PENDING);
@@ -336,7 +366,8 @@ size_t uf__take_faults(struct uf__ctx *c, struct uffd_msg *out, size_t n)
 		}
 		if (!best)
 			break;
-		struct uffd_msg m = best->msg;
+		struct uffd_msg m;
+		msg_get(best, &m);
 		unsigned exp = best_w;
 		int took;
 		/* Its thread may set SLEEPER meanwhile: that bit stays. */

@@ -824,9 +824,13 @@ static void clear_wp(struct uf__map *m, uintptr_t from, uintptr_t to)
 		if (!(atomic_load(&m->pst[pg]) & PS_WP))
 			continue;
 		uint8_t st = uf__page_lock(m, pg);
-		if (st & PS_WP) {
+		/* Still read-only (out of memory): the mark stays, so a write
+		 * faults and the trap makes the page writable then, as for any
+		 * page no longer registered (a mark cleared without its
+		 * protection made that write the program's own SIGSEGV;
+		 * tests/inject.c release). */
+		if ((st & PS_WP) && uf__page_setwp(m, a, st & (uint8_t)~PS_WP) == 0) {
 			st &= (uint8_t)~PS_WP;
-			uf__page_setwp(m, a, st);
 			atomic_fetch_sub(&m->wp_count, 1);
 		}
 		uf__page_unlock(m, pg, st);

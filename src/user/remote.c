@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -43,12 +44,17 @@ static atomic_int nchannels;
 /* Finding the target                                                       */
 
 /* Does fd look like a user-engine descriptor?  (Before a hello is sent to
- * it: we do not write to sockets that are not ours.) */
+ * it: we do not write to sockets that are not ours.)  1 yes, 0 no, -errno
+ * if fstat could not say (out of memory: the call fails with that rather
+ * than taking the descriptor for a plain socket; tests/inject.c
+ * serve_monitor). */
 static int fingerprint(int fd, struct stat *st)
 {
 	int v = 0;
 	socklen_t l = sizeof(v);
-	if (fstat(fd, st) < 0 || !S_ISSOCK(st->st_mode))
+	if (fstat(fd, st) < 0)
+		return errno == EBADF ? 0 : -errno;
+	if (!S_ISSOCK(st->st_mode))
 		return 0;
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) < 0 || v != AF_UNIX)
 		return 0;
@@ -63,6 +69,25 @@ static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
+}
+
+/* A receive that failed for want of memory is tried again a few times
+ * before it counts as the target gone: the datagram is still queued
+ * (tests/inject.c serve_monitor).  EINTR: as often as it comes.  *err gets
+ * the last errno. */
+static ssize_t recv_retry(int s, void *buf, size_t len, int flags, int *err)
+{
+	ssize_t n;
+	int tries = 0;
+	for (;;) {
+		n = recv(s, buf, len, flags);
+		if (n >= 0)
+			return n;
+		*err = errno;
+		if (errno != EINTR && ((errno != ENOMEM && errno != ENOBUFS) || ++tries > 100))
+			return n;
+		sched_yield();
+	}
 }
 
 /* Send a hello through fd and wait for the welcome on the new channel.
@@ -116,10 +141,16 @@ static int hello(int fd)
 	do
 		r = poll(&pf, 1, HELLO_TIMEOUT_MS);
 	while (r < 0 && errno == EINTR);
-	if (r <= 0 || recv(p[0], &w, sizeof(w), MSG_DONTWAIT) != (ssize_t)sizeof(w) ||
-	    w.magic != UU_HELLO_MAGIC || w.version != UU_WIRE_VERSION) {
+	ssize_t n = -1;
+	int e = r < 0 ? errno : 0;
+	if (r > 0)
+		n = recv_retry(p[0], &w, sizeof(w), MSG_DONTWAIT, &e);
+	if (n != (ssize_t)sizeof(w) || w.magic != UU_HELLO_MAGIC || w.version != UU_WIRE_VERSION) {
 		close(p[0]);
-		/* No engine behind it, or refused (our user: EPERM). */
+		/* Out of memory here (poll, recv) is this call's error; no
+		 * engine behind it, or refused (our user: EPERM). */
+		if (e == ENOMEM || e == ENOBUFS)
+			return -ENOMEM;
 		if (r == 0)
 			return -ETIMEDOUT;
 		return w.magic == UU_HELLO_MAGIC && w.version == 0 && w.pid < 0 ? w.pid : -EPROTO;
@@ -169,8 +200,9 @@ static struct channel *channel_of(int fd, int *err)
 		if (ch)
 			return ch;
 	}
-	if (!fingerprint(fd, &st)) {
-		*err = fcntl(fd, F_GETFD) < 0 ? -EBADF : -ENOTTY;
+	int fp = fingerprint(fd, &st);
+	if (fp <= 0) {
+		*err = fp < 0 ? fp : fcntl(fd, F_GETFD) < 0 ? -EBADF : -ENOTTY;
 		return NULL;
 	}
 	pthread_mutex_lock(&channels_lock);
@@ -201,7 +233,7 @@ int uf__remote_is_user_fd(int fd)
 	 * close the descriptor or to name its engine (the first request
 	 * opens the channel, and fails with ESRCH if the target is gone). */
 	struct stat st;
-	return has_channel(fd, &st) || fingerprint(fd, &st);
+	return has_channel(fd, &st) || fingerprint(fd, &st) > 0;
 }
 
 int uf__remote_known_fd(int fd)
@@ -311,6 +343,13 @@ static int exchange_fds(struct channel *ch, int fd, struct uu_req *q, const void
 		r = -EFAULT;	/* arg or data unreadable: nothing was sent */
 		goto out;
 	}
+	if (n < 0 && (errno == ENOMEM || errno == ENOBUFS)) {
+		/* Nothing was sent (a datagram goes whole or not at all):
+		 * this call's error, and the channel stays (tests/inject.c
+		 * serve_monitor). */
+		r = -ENOMEM;
+		goto out;
+	}
 	if (n != (ssize_t)(sizeof(*q) + q->arg_len + q->data_len))
 		goto gone;
 	struct iovec in[2] = { { rep, sizeof(*rep) }, { body, cap } };
@@ -320,9 +359,15 @@ static int exchange_fds(struct channel *ch, int fd, struct uu_req *q, const void
 	} ctl;
 	struct msghdr mi = { .msg_iov = in, .msg_iovlen = 2,
 			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	do
+	/* The request was sent: its reply must be read, so out of memory
+	 * is tried again (the reply stays queued meanwhile). */
+	for (int tries = 0;; tries++) {
 		n = recvmsg(ch->sock, &mi, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+		if (n >= 0 || (errno != EINTR && ((errno != ENOMEM && errno != ENOBUFS) || tries > 100)))
+			break;
+		if (errno != EINTR)
+			sched_yield();
+	}
 	if (n >= 0)
 		passed_take(&mi, fds);
 	if (n < (ssize_t)sizeof(*rep) || rep->magic != UU_REP_MAGIC || rep->len > cap ||

@@ -12,13 +12,31 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "user.h"
 #include "wire.h"
+
+/* A socket call that failed for want of memory (or a signal) is tried
+ * again at once, a bounded number of times: the engine thread has nobody to
+ * report it to, and giving up costs more (an edge-triggered hello not read
+ * until the next one, so the monitor times out; a channel hung up, so the
+ * monitor's every later request fails).  Bounded, so a failure that lasts
+ * cannot hold the engine thread (tests/inject.c serve_target). */
+#define SOCK_TRIES	100
+
+static int try_again(int *tries)
+{
+	if ((errno != ENOMEM && errno != ENOBUFS && errno != EINTR) || ++*tries > SOCK_TRIES)
+		return 0;
+	sched_yield();
+	return 1;
+}
 
 /* ------------------------------------------------------------------------ */
 /* At open: the charge that keeps the descriptor from looking writable       */
@@ -100,6 +118,38 @@ static void drop_old_hellos(struct uf__ctx *c)
 	}
 }
 
+/* Is fd a copy of c's own descriptor (the program's end)? */
+static int is_self(const struct uf__ctx *c, int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_ino == c->ino && st.st_dev == c->dev;
+}
+
+/* A hello that carries the descriptor itself may not stay queued as the
+ * charge: a descriptor in flight in its own engine end's queue is a
+ * reference the program cannot drop, so its last uf_close() would not be
+ * the release (faulting threads would wait for ever; the kernel's
+ * collector of such cycles does not run for it in time).  So every held
+ * datagram up to and including it is taken off the queue (the kernel drops
+ * what they carry), and the charge is made again from self, a copy of the
+ * program's end, as at open; the filler datagrams are then taken as junk
+ * hellos like any other.  Hellos already answered lose only their place in
+ * the charge. */
+static void purge(struct uf__ctx *c, int self)
+{
+	static const struct uu_hello filler;
+	for (unsigned i = 0; i < c->held_n; i++)
+		(void)recv(c->efd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC);
+	c->held_n = 0;
+	for (unsigned n = 0; n < UU_HELD_MAX; n++) {
+		struct pollfd p = { .fd = self, .events = POLLOUT };
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT) ||
+		    send(self, &filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(filler))
+			break;
+	}
+	close(self);
+}
+
 int uf__serve_hello(struct uf__ctx *c, int *chan)
 {
 	*chan = -1;
@@ -117,13 +167,17 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 	struct iovec iov = { &h, sizeof(h) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	ssize_t n = recvmsg(c->efd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	ssize_t n;
+	int tries = 0;
+	do
+		n = recvmsg(c->efd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	while (n < 0 && try_again(&tries));
 	if (n < 0)
 		return 0;
 	c->held_len[c->held_n++] = (uint32_t)n;
 
 	/* Peeking gave us copies of any descriptors it carries. */
-	int fd = -1;
+	int fd = -1, self = -1;
 	const struct ucred *cred = NULL;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET)
@@ -135,6 +189,8 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 			for (size_t i = 0; i < k; i++) {
 				int got;
 				memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (self < 0 && is_self(c, got))
+					self = dup(got);
 				if (fd < 0)
 					fd = got;
 				else
@@ -156,23 +212,45 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 	if (ok) {
 		int big = 4 * UU_CHUNK;
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-		struct uu_welcome w = { .magic = UU_HELLO_MAGIC, .version = UU_WIRE_VERSION,
-					.pid = uf__pid() };
 		fcntl(fd, F_SETFL, O_NONBLOCK);
-		ok = send(fd, &w, sizeof(w), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(w);
-	}
-	if (ok) {
+		/* Welcomed only once the engine watches it (uf__serve_answer):
+		 * a channel welcomed and then not watched would take requests
+		 * nobody serves, and the monitor would wait for ever. */
 		*chan = fd;
 	} else if (fd >= 0) {
-		/* Say no: the hello stays queued (as the charge) with a copy
-		 * of this end in it, so closing ours shows the monitor no
-		 * hang-up. */
-		struct uu_welcome no = { .magic = UU_HELLO_MAGIC, .version = 0, .pid = -EPERM };
-		(void)!send(fd, &no, sizeof(no), MSG_DONTWAIT | MSG_NOSIGNAL);
-		close(fd);
+		uf__serve_answer(fd, -EPERM);
 	}
-	drop_old_hellos(c);
+	if (self >= 0)
+		purge(c, self);
+	else
+		drop_old_hellos(c);
 	return 1;
+}
+
+int uf__serve_answer(int chan, int err)
+{
+	struct uu_welcome w = { .magic = UU_HELLO_MAGIC, .version = UU_WIRE_VERSION, .pid = uf__pid() };
+	if (err < 0) {
+		/* Say no (the monitor's call fails with err): the hello stays
+		 * queued (as the charge) with a copy of this end in it, so
+		 * closing ours shows the monitor no hang-up. */
+		w.version = 0;
+		w.pid = err;
+	}
+	ssize_t k;
+	int tries = 0;
+	do
+		k = send(chan, &w, sizeof(w), MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (k < 0 && try_again(&tries));
+	if (err < 0) {
+		close(chan);
+		return -1;
+	}
+	if (k != sizeof(w)) {
+		shutdown(chan, SHUT_RDWR);
+		return -1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -233,7 +311,11 @@ static int reply_fds(int chan, int32_t ret, uint32_t retract, const void *body, 
 		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	}
-	ssize_t n = sendmsg(chan, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n;
+	int tries = 0;
+	do
+		n = sendmsg(chan, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && try_again(&tries));
 	return n == (ssize_t)(sizeof(r) + len) ? 0 : -1;
 }
 
@@ -307,7 +389,11 @@ static int hang_up(int chan)
 
 int uf__serve_request(struct uf__ctx *c, int chan)
 {
-	ssize_t n = recv(chan, reqbuf, sizeof(reqbuf), MSG_DONTWAIT | MSG_TRUNC);
+	ssize_t n;
+	int tries = 0;
+	do
+		n = recv(chan, reqbuf, sizeof(reqbuf), MSG_DONTWAIT | MSG_TRUNC);
+	while (n < 0 && try_again(&tries));
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : hang_up(chan);
 	if (n == 0)

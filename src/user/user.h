@@ -139,8 +139,14 @@ size_t uf__take_msgs(struct uf__ctx *c, struct uffd_msg *out, size_t n, int remo
 /* At open: fingerprint the application end app and make it unwritable. */
 int uf__serve_prepare(struct uf__ctx *c, int app);
 /* Take the next hello queued on c->efd: 1 if there was one (*chan: the
- * channel it opened, or -1 if it was refused), 0 if none. */
+ * channel it asks for, not answered yet, or -1 if it was refused), 0 if
+ * none. */
 int uf__serve_hello(struct uf__ctx *c, int *chan);
+/* Answer a hello's channel once the engine watches it (err 0: welcome) or
+ * cannot (err < 0: refused with it, and chan closed).  0 if welcomed; -1
+ * if not (a welcome that could not be sent hangs chan up, which its
+ * watch sees). */
+int uf__serve_answer(int chan, int err);
 /* Serve one request on chan: 0, or -1 when the channel is done. */
 int uf__serve_request(struct uf__ctx *c, int chan);
 
@@ -380,6 +386,8 @@ void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kin
  * process at once (a forked child that was waiting for its last page), and
  * the monitor must still get the answer the kernel would have given. */
 void uf__wake_defer(int on);
+/* Sleep while *w == val, for at most 100 ms (queue.c says why). */
+void uf__futex_wait(atomic_uint *w, unsigned val);
 /* Faults of c not read yet (*pending) and, with those read but not woken,
  * all that wait (*total): what the kernel's fdinfo shows.  A snapshot. */
 void uf__fault_counts(struct uf__ctx *c, unsigned long *pending, unsigned long *total);

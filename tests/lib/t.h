@@ -141,6 +141,19 @@ void t_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define T_FAIL(...) t_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 #define T_SKIP(...) t_skip(__VA_ARGS__)
 
+/* 1 in a ThreadSanitizer build (make tsan): the few checks its runtime
+ * makes meaningless (signal timing, resident memory) look at this. */
+#if defined(__SANITIZE_THREAD__)
+#define T_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_TSAN 1
+#endif
+#endif
+#ifndef T_TSAN
+#define T_TSAN 0
+#endif
+
 #define T_ASSERT(cond) do { if (!(cond)) T_FAIL("assertion failed: %s", #cond); } while (0)
 
 /* Integers (signed): prints both sides. */
