@@ -979,6 +979,9 @@ static void *mon_reader_main(void *arg)
 static void fork_event(const struct t_env *env)
 {
 	f_need_mode(env, F_MODE_M);
+	if (T_TSAN && env->engine == UF_ENGINE_USER)
+		T_SKIP("ThreadSanitizer: a forked child that starts threads is beyond its runtime "
+		       "(\"dup thread with used id\"), and the user engine's child starts one");
 	struct mon m = mon_start();
 	int fd = f_uffd(env, F_MODE_M, UFFD_FEATURE_EVENT_FORK);
 	struct t_region r;

@@ -510,7 +510,7 @@ static int do_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, 
 	int r = check_params(from, olen, nlen, flags, dst);
 	if (r)
 		return r;
-	uintptr_t vend;
+	uintptr_t vend = 0;
 	int kind;
 	if (engine_vma(from, &vend, &kind) < 0) {
 		/* Plain memory moved onto engine memory: the engine forgets
