@@ -49,6 +49,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "userfault.h"
+#include "input.h"
 
 #define PG		4096UL
 #define TASK_SIZE	0x7ffffffff000ULL
@@ -77,30 +78,12 @@ enum { KERNEL, USER };
 /* ------------------------------------------------------------------------ */
 /* Reading the input                                                        */
 
-struct rd {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
 static uint64_t get64(struct rd *r)
 {
 	uint64_t v = 0;
 	for (int i = 0; i < 8; i++)
 		v |= (uint64_t)get8(r) << (8 * i);
 	return v;
-}
-
-static uint16_t get16(struct rd *r)
-{
-	return (uint16_t)(get8(r) | get8(r) << 8);
 }
 
 /* ------------------------------------------------------------------------ */

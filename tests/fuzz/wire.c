@@ -55,6 +55,7 @@
 #include <unistd.h>
 #include "userfault.h"
 #include "user/wire.h"
+#include "input.h"
 
 #define PG		4096UL
 #define TASK_SIZE	0x7ffffffff000ULL
@@ -115,24 +116,6 @@ static void die(const char *what)
 
 /* ------------------------------------------------------------------------ */
 /* Reading the input                                                        */
-
-struct rd {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t get16(struct rd *r)
-{
-	return (uint16_t)(get8(r) | get8(r) << 8);
-}
 
 static uint32_t get32(struct rd *r)
 {
