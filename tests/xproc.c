@@ -811,6 +811,31 @@ static void hello_self_released(const struct t_env *env)
 	t_region_unmap(&r);
 }
 
+/* The last close racing the engine thread's taking of a hello: a receive
+ * on the engine end says 0 for ever once the program's end is gone, which
+ * the engine thread once took for an empty hello again and again, serving
+ * nothing else (seen as a monitor's read timing out in tests/shim
+ * passed_fd).  After many such races, a new descriptor is still answered. */
+static void hello_then_close(const struct t_env *env)
+{
+	if (env->engine != UF_ENGINE_USER)
+		T_SKIP("the hello is the user engine's");
+	for (int i = 0; i < 300; i++) {
+		int fd = f_uffd(env, F_MODE_M, 0);
+		int p[2];
+		T_OK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p));
+		hello_with(fd, p[1]);
+		close(p[1]);
+		if (i & 1)
+			sched_yield();
+		T_OK(uf_close(fd));
+		close(p[0]);
+	}
+	int fd = f_uffd(env, F_MODE_M, 0);
+	close(open_chan(fd));
+	T_OK(uf_close(fd));
+}
+
 /* An empty datagram on a channel ends it: the monitor sees the hang-up
  * (the hello that opened it, still queued as the charge, no longer keeps
  * it looking open), and a new hello opens another. */
@@ -1061,6 +1086,7 @@ static const struct t_case cases[] = {
 	{ "hello_self_refused", hello_self_refused, T_MEM(T_ANON), 0 },
 	{ "hello_self_released", hello_self_released, T_MEM(T_ANON), 0 },
 	{ "empty_request_hangs_up", empty_request_hangs_up, T_MEM(T_ANON), 0 },
+	{ "hello_then_close", hello_then_close, T_MEM(T_ANON), 0 },
 	{ "fork_without_event", fork_without_event, T_MEM(T_ANON) | T_MEM(T_MEMFD_PRIVATE), 0 },
 	{ "fork_shared_hugetlb", fork_shared_hugetlb, T_MEM(T_HUGETLB), 0 },
 	{ "fork_event", fork_event, T_MEM(T_ANON) | T_MEM(T_MEMFD_PRIVATE), UFFD_FEATURE_EVENT_FORK },

@@ -232,7 +232,7 @@ static void on_event(struct watch *w, uint32_t events)
 		int chan;
 		/* Watched first, then welcomed; a channel that cannot be
 		 * watched (out of memory) is refused with that error. */
-		while (uf__serve_hello(c, &chan))
+		while (!atomic_load(&c->released) && uf__serve_hello(c, &chan))
 			if (chan >= 0)
 				uf__serve_answer(chan, watch_add(W_CHAN, chan, c));
 		return;

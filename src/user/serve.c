@@ -150,6 +150,16 @@ static void purge(struct uf__ctx *c, int self)
 	close(self);
 }
 
+/* Has the program's end gone?  Then a receive says 0 for ever, which is no
+ * empty datagram: the engine thread would take it as a hello again and
+ * again and serve nothing else (seen when the last close raced a hello).
+ * Its hang-up comes as an event of its own; that is where c is released. */
+static int hung_up(int efd)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN | POLLRDHUP };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP));
+}
+
 int uf__serve_hello(struct uf__ctx *c, int *chan)
 {
 	*chan = -1;
@@ -172,7 +182,7 @@ int uf__serve_hello(struct uf__ctx *c, int *chan)
 	do
 		n = recvmsg(c->efd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
 	while (n < 0 && try_again(&tries));
-	if (n < 0)
+	if (n < 0 || (n == 0 && hung_up(c->efd)))
 		return 0;
 	c->held_len[c->held_n++] = (uint32_t)n;
 
