@@ -86,7 +86,8 @@ out=$(ENGINE=bogus run_shim "$BUILD/tests/shim/raw_link" 2>&1)
 # hugetlb needs free huge pages: borrow two if root, give them back after.
 hp=/proc/sys/vm/nr_hugepages
 hp_old=
-if [ -w "$hp" ] && [ "$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)" -lt 2 ] 2>/dev/null; then
+# Free but reserved pages are not free (reservations can leak for good).
+if [ -w "$hp" ] && [ "$(awk '/HugePages_Free/ {f=$2} /HugePages_Rsvd/ {r=$2} END {print f-r}' /proc/meminfo)" -lt 2 ] 2>/dev/null; then
 	hp_old=$(cat "$hp")
 	echo $((hp_old + 2)) >"$hp" 2>/dev/null || hp_old=
 	trap 'rm -rf "$tmp"; [ -n "$hp_old" ] && echo "$hp_old" >"$hp"' EXIT

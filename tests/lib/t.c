@@ -286,6 +286,7 @@ static int write_long(const char *path, long v)
 
 #define NR_HUGE "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 #define FREE_HUGE "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
+#define RESV_HUGE "/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages"
 
 static void give_back_huge_pages(void)
 {
@@ -295,7 +296,12 @@ static void give_back_huge_pages(void)
 
 static void reserve_huge_pages(void)
 {
-	long nr = read_long(NR_HUGE), free_ = read_long(FREE_HUGE);
+	/* Free pages a mapping has reserved are not free to us: reservations
+	 * can also be left behind for good (a partial mremap of private
+	 * hugetlb on Linux 6.18 leaks them). */
+	long nr = read_long(NR_HUGE), free_ = read_long(FREE_HUGE), resv = read_long(RESV_HUGE);
+	if (resv > 0 && free_ >= 0)
+		free_ = free_ > resv ? free_ - resv : 0;
 	if (nr < 0 || free_ >= HUGE_WANTED)
 		return;
 	if (write_long(NR_HUGE, nr + (HUGE_WANTED - free_)) == 0) {
