@@ -373,9 +373,7 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 	return 0;
 }
 
-/* len bytes of PROT_NONE address space aligned to align (a huge page: a
- * hugetlb VMA moves only to an address of its alignment), or MAP_FAILED. */
-static void *reserve_aligned(size_t len, size_t align)
+void *uf__reserve_aligned(size_t len, size_t align)
 {
 	char *p = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		       -1, 0);
@@ -402,7 +400,7 @@ static int map_cover(struct prepared *p)
 	if (m->ops->upstream_cached && !m->upstream) {
 		/* Keep the original aside: its page cache pages are what a
 		 * MINOR fault finds and a read of an untouched page shows. */
-		void *up = reserve_aligned(len, m->page);
+		void *up = uf__reserve_aligned(len, m->page);
 		void *tmp = mmap(NULL, len, PROT_NONE, MAP_SHARED, p->memfd, 0);
 		if (up == MAP_FAILED || tmp == MAP_FAILED)
 			r = -errno;
@@ -916,5 +914,16 @@ int uf__table_replace(uintptr_t start, uintptr_t end, const struct uf__map *keep
 		      const struct uf__seg *extra, size_t nextra)
 {
 	return rebuild(extra, nextra, start, end, replace_fn, (void *)keep);
+}
+
+static void hand_over_fn(struct uf__seg *s, void *arg)
+{
+	(void)arg;
+	s->map = NULL;
+}
+
+int uf__table_hand_over(uintptr_t start, uintptr_t end, const struct uf__seg *extra, size_t nextra)
+{
+	return rebuild(extra, nextra, start, end, hand_over_fn, NULL);
 }
 

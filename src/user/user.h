@@ -168,6 +168,9 @@ void uf__remote_forget(int fd);
 #define PS_MAPPED	0x01	/* the application's view shows the page */
 #define PS_WP		0x02	/* write-protected (UFFDIO_WRITEPROTECT) */
 #define PS_POISON	0x04	/* UFFDIO_POISON: an access raises SIGBUS */
+#define PS_GONE		0x08	/* moved to another map with its views (hugetlb,
+				 * remap.c): in no segment, and this map's views
+				 * no longer hold it (space.c unmaps around it) */
 #define PS_DEFER	0x40	/* that operation left its show/hide/protection
 				 * to a chunk not open yet (space.c) */
 #define PS_BUSY		0x80	/* an operation on the page is in progress */
@@ -273,6 +276,11 @@ void uf__table_publish(struct uf__table *t);
 struct uf__table *uf__table_new(size_t n);
 /* Maps are never freed while the process may still fault on them. */
 void uf__map_retire(struct uf__map *m);
+/* Unmap the pages of view (m->alias, m->upstream or m->peek: the map's
+ * length at the map's offsets) whose PS_GONE bit is gone: 0 for a view of
+ * the map's (a gone page's place in it may hold someone else's mapping by
+ * now), PS_GONE for the parts of a whole new view that are not the map's. */
+void uf__map_unmap(const struct uf__map *m, char *view, int gone);
 
 static inline size_t uf__pgidx(const struct uf__map *m, uintptr_t addr)
 {
@@ -315,6 +323,12 @@ struct uf__map *uf__map_alloc(uintptr_t start, uintptr_t end, int kind, size_t p
  * added, atomically for the fault path.  Space lock held.  (register.c) */
 int uf__table_replace(uintptr_t start, uintptr_t end, const struct uf__map *keep,
 		      const struct uf__seg *extra, size_t nextra);
+/* The same, every segment of [start, end) dropped with its content kept:
+ * the pages went to the maps of extra (a hugetlb move, remap.c). */
+int uf__table_hand_over(uintptr_t start, uintptr_t end, const struct uf__seg *extra, size_t nextra);
+/* len bytes of PROT_NONE address space aligned to align (a hugetlb VMA
+ * moves only to an address of its alignment), or MAP_FAILED.  (register.c) */
+void *uf__reserve_aligned(size_t len, size_t align);
 
 /* Moving memory (remap.c).  What uf_mremap() asks of the engine: move
  * [from, from + len) of one registered run to a new map of new_len bytes
