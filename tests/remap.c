@@ -740,6 +740,61 @@ static void test_hugetlb_rules(const struct t_env *env)
 	munmap(far, 4 * pg);
 }
 
+/* The file's pages move with hugetlb memory: on shared hugetlb registered
+ * MINOR, a page in the file's page cache (written through another mapping,
+ * before or after the move) is a MINOR fault at its new address; on private
+ * hugetlb registered MISSING, it reads as the file's without a message,
+ * and a page not in the file is a MISSING fault at its new address. */
+static void test_hugetlb_file_pages(const struct t_env *env)
+{
+	const size_t pg = env->page;
+	int shared = t_mem_is_shared(env->mem);
+	__u64 mode = shared ? F_MODE_MINOR : F_MODE_M;
+	struct t_region r;
+	t_region_map(env, 3, &r);
+	t_region_alias(&r);
+	t_fill(r.alias + pg, pg, 62);
+	int fd = f_uffd(env, mode, UFFD_FEATURE_EVENT_REMAP);
+	T_OK(uf_register(fd, r.addr, r.len, mode, NULL));
+	char *dst = reserve(3, pg);
+	struct mover mv;
+	move_start(&mv, r.addr, 3 * pg, 3 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	expect_remap(fd, r.addr, dst, 3 * pg);
+	T_ASSERT(move_finish(&mv) == dst);
+	__s64 res;
+	struct f_toucher t;
+	struct uffd_msg m;
+	if (shared) {
+		t_fill(r.alias + 2 * pg, pg, 63);
+		for (size_t i = 1; i < 3; i++) {
+			f_touch_start(&t, dst + i * pg, 0, 0);
+			f_expect_fault(fd, 2000, &m);
+			T_EQX(F_MSG_ADDR(&m), f_ul(dst + i * pg));
+			T_ASSERT(m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR);
+			T_OK(uf_continue(fd, dst + i * pg, pg, 0, &res));
+			f_touch_finish(&t, 2000);
+		}
+		T_ASSERT(t_check(dst + pg, pg, 62));
+		T_ASSERT(t_check(dst + 2 * pg, pg, 63));
+		T_EQ(((volatile char *)dst)[0], 0);	/* not in the file: a new page */
+	} else {
+		T_ASSERT(t_check(dst + pg, pg, 62));
+		f_touch_start(&t, dst + 2 * pg, 0, 0);
+		f_expect_fault(fd, 2000, &m);
+		T_EQX(F_MSG_ADDR(&m), f_ul(dst + 2 * pg));
+		T_ASSERT(!(m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR));
+		char *src = t_buffer(pg, 61);
+		T_OK(uf_copy(fd, dst + 2 * pg, src, pg, 0, &res));
+		munmap(src, pg);
+		f_touch_finish(&t, 2000);
+		T_ASSERT(t_check(dst + 2 * pg, pg, 61));
+	}
+	f_expect_no_msg(fd, 0);
+	uf_close(fd);
+	r.addr = dst;
+	region_drop(&r);
+}
+
 static const struct t_case cases[] = {
 	{ "move_onto_registered", test_move_onto_registered, T_MEM_ALL, REMAP_UNMAP },
 	{ "move_merged_pieces", test_move_merged_pieces, T_MEM_ALL, UFFD_FEATURE_EVENT_REMAP },
@@ -757,6 +812,7 @@ static const struct t_case cases[] = {
 	{ "duplicate_shared", test_duplicate_shared, T_MEM(T_SHMEM) | T_MEM(T_MEMFD), REMAP_UNMAP },
 	{ "plain_memory", test_plain_memory, T_MEM_NONE, 0 },
 	{ "hugetlb_rules", test_hugetlb_rules, T_MEM_HUGETLB_ALL, REMAP_UNMAP },
+	{ "hugetlb_file_pages", test_hugetlb_file_pages, T_MEM_HUGETLB_ALL, UFFD_FEATURE_EVENT_REMAP },
 	{ 0 }
 };
 T_MAIN(cases)
