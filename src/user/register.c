@@ -89,6 +89,7 @@ struct vma {
 	unsigned long long ino;
 	unsigned long long off;	/* file offset of start */
 	unsigned dev_major, dev_minor;	/* the file's device */
+	int anon_file;		/* MAP_ANONYMOUS hugetlb: the kernel's own file */
 };
 
 static int prot_of(__u64 f)
@@ -137,8 +138,12 @@ static int vma_at(int maps, uintptr_t addr, struct vma *v)
 	v->dev_minor = q.dev_minor;
 	int shared = (q.vma_flags & Q_SHARED) != 0;
 	v->kind = -1;
-	if (v->page != 4096)
+	v->anon_file = 0;
+	if (v->page != 4096) {
 		v->kind = shared ? UU_HUGETLB : UU_HUGETLB_PRIVATE;
+		/* The name hugetlb gives the file behind MAP_ANONYMOUS. */
+		v->anon_file = !strcmp(name, "/anon_hugepage (deleted)");
+	}
 	else if (!q.inode && !shared && (!name[0] || !strcmp(name, "[heap]") ||
 					 !strcmp(name, "[stack]") || !strncmp(name, "[anon:", 6)))
 		v->kind = UU_ANON;
@@ -349,6 +354,7 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 		 * reserves nothing, where there is a way to the file; else the
 		 * original is kept aside (map_cover), with the huge pages its
 		 * mapping reserved. */
+		m->anon_file = v->kind == UU_HUGETLB_PRIVATE && v->anon_file;
 		if (r == 0 && v->kind == UU_HUGETLB_PRIVATE)
 			m->upstream = uf__hugetlb_file_view(v->start, v->end, v->dev_major, v->dev_minor,
 							    v->ino, v->off + (start - v->start), len);

@@ -382,6 +382,7 @@ static int move_huge(struct uf__remap *rq, struct source *src)
 		nm->start = to + (a - from);
 		nm->end += nm->start;
 		nm->ino = m->ino;
+		nm->anon_file = m->anon_file;
 		nm->vm_ino = m->vm_ino;
 		nm->vm_off = m->vm_off + (a - m->start);
 		for (size_t k = 0; k < nm->npages; k++) {

@@ -222,6 +222,10 @@ struct uf__map {
 	char *upstream;			/* private file mappings: the original, moved aside */
 	char *peek;			/* shared hugetlb: a private view of the file,
 					 * for asking what its page cache holds */
+	int anon_file;			/* private hugetlb of MAP_ANONYMOUS memory: its
+					 * file is the kernel's own, which nothing else
+					 * can map shared, so its page cache stays
+					 * empty (upstream never has a page) */
 	size_t chunk;			/* bytes per lazily opened chunk */
 	unsigned chunk_shift;
 	_Atomic uint8_t *pst;		/* per page */
