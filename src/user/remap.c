@@ -362,12 +362,13 @@ static int move_huge(struct uf__remap *rq, struct source *src)
 		}
 	}
 	/* The program's view, covered, to its new place. */
-	int to_state = MV_NONE;
+	int to_state = MV_NONE, reserved = 0;
 	if (r == 0 && !rq->fixed) {
 		void *p = uf__reserve_aligned(len, pg);
 		if (p == MAP_FAILED)
 			r = -errno;
 		to = (uintptr_t)p;
+		reserved = r == 0;
 	}
 	if (r == 0) {
 		r = move_vmas(from, len, to);
@@ -416,7 +417,7 @@ static int move_huge(struct uf__remap *rq, struct source *src)
 	return 0;
 
 undo:
-	if (!rq->fixed && to_state == MV_NONE && to != (uintptr_t)MAP_FAILED)
+	if (reserved && to_state == MV_NONE)
 		munmap((void *)to, len);
 	for (size_t i = 0; i < src->n; i++) {
 		struct uf__map *m = src->map[i];
