@@ -8,6 +8,11 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "lib/fault.h"
 
 #define BIT(n) ((__u64)1 << (n))
@@ -132,6 +137,73 @@ static void test_copy_src_sigbus(const struct t_env *env)
 	T_OK(raw_copy(fd, r.addr, r.addr + 2 * pg, pg, 0, &f));
 	T_EQ(f, (long long)pg);
 	T_ASSERT(t_check(r.addr, pg, 31));
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* COPY from an ordinary source that is partly unreadable (the kernel reads
+ * the whole page first): EFAULT with -EFAULT, nothing of it left behind
+ * (the page is still missing and a good copy then fills it), and onto a
+ * page that is there, EFAULT as well (the source is read before the
+ * destination is looked at; hugetlb looks at the destination first, see
+ * copy_hugetlb_dst_first).  Then the user engine's own file behind
+ * private memory, which its COPY writes with pwrite(), is closed behind
+ * its back and another file takes the number: the copy still works and
+ * writes nothing into that file. */
+static void test_copy_src_bad(const struct t_env *env)
+{
+	struct t_region r;
+	t_region_map(env, 3, &r);
+	const size_t pg = env->page;
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	/* A readable page, then an unreadable one. */
+	char *two = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_ASSERT(two != MAP_FAILED);
+	memset(two, 0x3c, pg);
+	T_SYS(mprotect(two + pg, pg, PROT_NONE));
+	EXPECT_FIELD(raw_copy(fd, r.addr, two + pg / 2, pg, 0, &f_), EFAULT, -EFAULT);
+	T_ASSERT(!f_present(r.addr));
+	char *src = t_buffer(pg, 41);
+	__s64 f = 0;
+	T_OK(raw_copy(fd, r.addr, src, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr, pg, 41));
+	EXPECT_FIELD(raw_copy(fd, r.addr, two + pg / 2, pg, 0, &f_), EFAULT, -EFAULT);
+	EXPECT_FIELD(raw_copy(fd, r.addr, two + pg, pg, 0, &f_), EFAULT, -EFAULT);
+	T_ASSERT(t_check(r.addr, pg, 41));
+
+	/* The engine's file, if there is one: /proc/self/fd names it. */
+	int engine_file = -1;
+	for (int i = 0; i < 1024 && engine_file < 0; i++) {
+		char path[64], name[128];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
+		ssize_t n = readlink(path, name, sizeof(name) - 1);
+		if (n > 0) {
+			name[n] = '\0';
+			if (strstr(name, "memfd:userfault"))
+				engine_file = i;
+		}
+	}
+	if (env->engine == UF_ENGINE_KERNEL)
+		T_EQ(engine_file, -1);
+	t_log("the engine's file: %s", engine_file >= 0 ? "closed, its number reused" : "none");
+	char tmpl[] = "/tmp/uf-fill-XXXXXX";
+	int other = mkstemp(tmpl);
+	T_SYS(other);
+	unlink(tmpl);
+	if (engine_file >= 0)
+		T_SYS(dup2(other, engine_file));
+	T_OK(raw_copy(fd, r.addr + pg, src, pg, 0, &f));
+	T_EQ(f, (long long)pg);
+	T_ASSERT(t_check(r.addr + pg, pg, 41));
+	struct stat st;
+	T_SYS(fstat(other, &st));
+	T_EQ(st.st_size, 0);
+	if (engine_file >= 0)
+		close(engine_file);
+	close(other);
+	munmap(two, 2 * pg);
 	uf_close(fd);
 	t_region_unmap(&r);
 }
@@ -1029,6 +1101,7 @@ static const struct t_case cases[] = {
 	{ "copy", test_copy, T_MEM_ALL, 0 },
 	{ "copy_enoent", test_copy_enoent, T_MEM_ALL, 0 },
 	{ "copy_src_sigbus", test_copy_src_sigbus, T_MEM_ALL, 0 },
+	{ "copy_src_bad", test_copy_src_bad, T_MEM_NO_HUGETLB, 0 },
 	{ "copy_src_poisoned", test_copy_src_poisoned, T_MEM_ALL, UFFD_FEATURE_POISON },
 	{ "copy_src_waits", test_copy_src_waits, T_MEM_ALL, 0 },
 	{ "copy_einval", test_copy_einval, T_MEM_ALL, 0 },

@@ -272,6 +272,7 @@ struct uf__map *uf__map_alloc(uintptr_t start, uintptr_t end, int kind, size_t p
 	struct uf__map *m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
+	m->fd = -1;
 	m->start = start;
 	m->end = end;
 	m->page = page;
@@ -437,7 +438,8 @@ static int map_cover(struct prepared *p)
 		if (mmap((void *)m->start, len, PROT_NONE, MAP_SHARED | MAP_FIXED, p->memfd, 0) == MAP_FAILED)
 			r = -errno;
 	}
-	close(p->memfd);
+	if (r < 0 || !uf__map_keep_fd(m, p->memfd))
+		close(p->memfd);
 	p->memfd = -1;
 	return r;
 }

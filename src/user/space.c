@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include "user.h"
 
 static _Atomic(struct uf__table *) table;
@@ -78,12 +79,29 @@ const struct uf__seg *uf__lookup(uintptr_t addr)
 	return NULL;
 }
 
+/* Descriptors kept for fills, at most KEPT_FDS_MAX: each counts against
+ * the program's limit of open files, and past a few dozen registered
+ * ranges the fill through the alias view does as well (~1.5 us more). */
+#define KEPT_FDS_MAX 64
+static atomic_int kept_fds;
+
 /* In a forked child only the forking thread exists: no reader can be
  * inside, and no lock can be held by a thread that still runs there. */
 void uf__space_after_fork(void)
 {
 	atomic_store(&readers[0], 0);
 	atomic_store(&readers[1], 0);
+	/* The kept files are the parent's memory: the child writes its own
+	 * (fork.c gives a map it keeps a file of its own) or none. */
+	const struct uf__table *t = atomic_load(&table);
+	for (size_t i = 0; t && i < t->n; i++) {
+		struct uf__map *m = t->seg[i].map;
+		if (m && m->fd >= 0) {
+			close(m->fd);
+			m->fd = -1;
+		}
+	}
+	atomic_store(&kept_fds, 0);
 	pthread_mutex_init(&space_lock, NULL);
 	pthread_mutex_init(&sync_lock, NULL);
 }
@@ -131,10 +149,35 @@ static int has_map(const struct uf__table *t, const struct uf__map *m)
 	return 0;
 }
 
+/* Does a context still own a segment of m in t? */
+static int map_registered(const struct uf__table *t, const struct uf__map *m)
+{
+	for (size_t i = 0; t && i < t->n; i++)
+		if (t->seg[i].map == m && t->seg[i].ctx)
+			return 1;
+	return 0;
+}
+
+/* A map no context owns any more takes no fills: its kept file is closed
+ * (memory unmapped behind the library's back would otherwise keep it open
+ * for ever).  After the grace period: no fill that saw it owned is left. */
+static void drop_unused_fds(const struct uf__table *t)
+{
+	for (size_t i = 0; t && i < t->n; i++) {
+		struct uf__map *m = t->seg[i].map;
+		if (m && m->fd >= 0 && !map_registered(t, m)) {
+			close(m->fd);
+			m->fd = -1;
+			atomic_fetch_sub(&kept_fds, 1);
+		}
+	}
+}
+
 void uf__table_publish(struct uf__table *t)
 {
 	struct uf__table *old = atomic_exchange(&table, t);
 	uf__synchronize();
+	drop_unused_fds(t);
 	/* Maps no segment refers to any more are gone from the program. */
 	for (size_t i = 0; old && i < old->n; i++) {
 		struct uf__map *m = old->seg[i].map;
@@ -147,9 +190,37 @@ void uf__table_publish(struct uf__table *t)
 	free(old);
 }
 
+
+int uf__map_keep_fd(struct uf__map *m, int fd)
+{
+	struct stat st;
+	if (uf__kind_hugetlb(m->ops->kind) || fstat(fd, &st) < 0)
+		return 0;	/* hugetlbfs has no write(2) */
+	if (atomic_fetch_add(&kept_fds, 1) >= KEPT_FDS_MAX) {
+		atomic_fetch_sub(&kept_fds, 1);
+		return 0;
+	}
+	m->fd_dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->fd = fd;
+	return 1;
+}
+
+int uf__map_fd(const struct uf__map *m)
+{
+	struct stat st;
+	if (m->fd < 0 || fstat(m->fd, &st) < 0 || st.st_dev != m->fd_dev || st.st_ino != m->ino)
+		return -1;
+	return m->fd;
+}
+
 void uf__map_retire(struct uf__map *m)
 {
 	/* m is in no published table, and no reader can still see it. */
+	if (m->fd >= 0) {
+		close(m->fd);
+		atomic_fetch_sub(&kept_fds, 1);
+	}
 	if (m->alias)
 		uf__map_unmap(m, m->alias, 0);
 	if (m->upstream)

@@ -241,6 +241,11 @@ struct uf__map {
 	/* Nonzero while uf_mremap() moves pages out of it (remap.c): the
 	 * fault path, fills, MOVE and madvise leave it alone and retry. */
 	atomic_int frozen;
+	/* The engine's memfd behind a private map, kept open so that COPY
+	 * writes it with pwrite() (fill.c), or -1.  fd_dev and ino say it is
+	 * still that file: a program may close descriptors it did not open. */
+	int fd;
+	unsigned long long fd_dev;
 };
 
 /* A piece of a map with one owner and one mode (mode 0: not registered). */
@@ -285,6 +290,11 @@ void uf__map_retire(struct uf__map *m);
  * the map's (a gone page's place in it may hold someone else's mapping by
  * now), PS_GONE for the parts of a whole new view that are not the map's. */
 void uf__map_unmap(const struct uf__map *m, char *view, int gone);
+/* Keep fd (the map's own memfd) open for fills; 1 if kept (then closed at
+ * retire), 0 if the caller is to close it (hugetlb, or too many kept). */
+int uf__map_keep_fd(struct uf__map *m, int fd);
+/* The map's kept file if it is still that file (signal-safe), else -1. */
+int uf__map_fd(const struct uf__map *m);
 
 static inline size_t uf__pgidx(const struct uf__map *m, uintptr_t addr)
 {
