@@ -129,13 +129,15 @@ for f in d["floor"]:
 
 rows = {r["name"]: r for r in d["rows"]}
 for n in ("copy", "copy-unpinned", "zeropage", "wp", "minor", "move", "copy-64k", "sigbus",
-          "xproc", "xproc-unpinned"):
+          "xproc", "xproc-unpinned", "copy-huge", "copy-huge-shared"):
     check(n in rows, "no row " + n)
 check(any(n.startswith("tput-") for n in rows), "no throughput rows")
 ran = 0
 user_failed = 0
 for r in d["rows"]:
-    check(r["bytes_per_fault"] in (4096, 65536), r["name"] + ": bytes_per_fault")
+    check(r["bytes_per_fault"] in (4096, 65536) or
+          (r["name"].startswith("copy-huge") and r["bytes_per_fault"] >= 2 << 20),
+          r["name"] + ": bytes_per_fault")
     check(r["faulting_threads"] >= 1, r["name"] + ": faulting_threads")
     for name, c in r["engines"].items():
         where = "%s on %s" % (r["name"], name)

@@ -84,12 +84,18 @@ static void expect_unmap(int fd, void *start, void *end)
 	T_EQX(m.arg.remove.end, f_ul(end));
 }
 
-/* A free place for n pages (reserved, so nothing else lands there). */
+/* A free place for n pages (reserved, so nothing else lands there),
+ * aligned to the page: a hugetlb mapping moves only to a huge page's
+ * address. */
 static char *reserve(size_t n, size_t pg)
 {
-	char *p = mmap(NULL, n * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(NULL, (n + 1) * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	T_ASSERT(p != MAP_FAILED);
-	return p;
+	size_t head = (pg - ((uintptr_t)p & (pg - 1))) & (pg - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + n * pg, pg - head);
+	return p + head;
 }
 
 /* A region of n pages, registered MISSING, the first `filled` filled with
@@ -118,7 +124,8 @@ static void region_drop(struct t_region *r)
 	t_region_unmap(r);
 }
 
-/* A fault at addr must come, reported at addr; answered with a zero page. */
+/* A fault at addr (a page's start) must come, reported at addr; answered
+ * with a zero page (hugetlb has no ZEROPAGE: a COPY of zeroes). */
 static void expect_fault_at(int fd, char *addr, size_t pg)
 {
 	struct f_toucher t;
@@ -127,7 +134,14 @@ static void expect_fault_at(int fd, char *addr, size_t pg)
 	f_touch_start(&t, addr, 0, 0);
 	f_expect_fault(fd, 2000, &m);
 	T_EQX(F_MSG_ADDR(&m), f_ul(addr));
-	T_OK(uf_zeropage(fd, addr, pg, 0, &res));
+	if (pg > 4096) {
+		char *zero = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		T_ASSERT(zero != MAP_FAILED);
+		T_OK(uf_copy(fd, addr, zero, pg, 0, &res));
+		munmap(zero, pg);
+	} else {
+		T_OK(uf_zeropage(fd, addr, pg, 0, &res));
+	}
 	f_touch_finish(&t, 2000);
 	T_EQ(t.seen, 0);
 }
@@ -260,22 +274,30 @@ static void test_grow_move(const struct t_env *env)
 	region_drop(&r);
 }
 
+/* Pages of the shrinking cases (half of it for two regions at once): half
+ * as many on hugetlb, whose huge pages are few (the user engine's private
+ * hugetlb registration briefly holds twice). */
+static size_t shrink_pages(const struct t_env *env)
+{
+	return t_mem_is_hugetlb(env->mem) ? 4 : 8;
+}
+
 /* Shrinking in place unmaps the tail (an UNMAP event for it); the rest
  * stays registered with its content. */
 static void test_shrink_in_place(const struct t_env *env)
 {
-	const size_t pg = env->page;
+	const size_t pg = env->page, n = shrink_pages(env), h = n / 2;
 	struct t_region r;
-	int fd = setup(env, &r, 8, 1, F_MODE_M, REMAP_UNMAP);
+	int fd = setup(env, &r, n, 1, F_MODE_M, REMAP_UNMAP);
 	struct mover mv;
-	move_start(&mv, r.addr, 8 * pg, 4 * pg, MREMAP_MAYMOVE, NULL);
-	expect_unmap(fd, r.addr + 4 * pg, r.addr + 8 * pg);
+	move_start(&mv, r.addr, n * pg, h * pg, MREMAP_MAYMOVE, NULL);
+	expect_unmap(fd, r.addr + h * pg, r.addr + n * pg);
 	T_ASSERT(move_finish(&mv) == r.addr);
 	f_expect_no_msg(fd, 0);
 	T_ASSERT(t_check(r.addr, pg, 60));
 	expect_fault_at(fd, r.addr + pg, pg);
 	uf_close(fd);
-	r.len = 4 * pg;
+	r.len = h * pg;
 	region_drop(&r);
 }
 
@@ -283,21 +305,21 @@ static void test_shrink_in_place(const struct t_env *env)
  * then of the old range. */
 static void test_shrink_fixed(const struct t_env *env)
 {
-	const size_t pg = env->page;
+	const size_t pg = env->page, n = shrink_pages(env), h = n / 2;
 	struct t_region r;
-	int fd = setup(env, &r, 8, 2, F_MODE_M, REMAP_UNMAP);
-	char *dst = reserve(4, pg);
+	int fd = setup(env, &r, n, h / 2, F_MODE_M, REMAP_UNMAP);
+	char *dst = reserve(h, pg);
 	struct mover mv;
-	move_start(&mv, r.addr, 8 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-	expect_remap(fd, r.addr, dst, 4 * pg);
-	expect_unmap(fd, r.addr + 4 * pg, r.addr + 8 * pg);
-	expect_unmap(fd, r.addr, r.addr + 4 * pg);
+	move_start(&mv, r.addr, n * pg, h * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	expect_remap(fd, r.addr, dst, h * pg);
+	expect_unmap(fd, r.addr + h * pg, r.addr + n * pg);
+	expect_unmap(fd, r.addr, r.addr + h * pg);
 	T_ASSERT(move_finish(&mv) == dst);
-	T_ASSERT(t_check(dst, 2 * pg, 60));
-	expect_fault_at(fd, dst + 3 * pg, pg);
+	T_ASSERT(t_check(dst, h / 2 * pg, 60));
+	expect_fault_at(fd, dst + (h - 1) * pg, pg);
 	uf_close(fd);
 	r.addr = dst;
-	r.len = 4 * pg;
+	r.len = h * pg;
 	region_drop(&r);
 }
 
@@ -599,7 +621,9 @@ static void test_move_while_faulting(const struct t_env *env)
 }
 
 /* A range registered in two pieces is one VMA for the kernel (same flags
- * and context): it moves in one call, content and registration with it. */
+ * and context): it moves in one call, content and registration with it.
+ * Not hugetlb VMAs, which the kernel never merges: EFAULT across the
+ * pieces, each moving on its own. */
 static void test_move_merged_pieces(const struct t_env *env)
 {
 	const size_t pg = env->page;
@@ -614,9 +638,21 @@ static void test_move_merged_pieces(const struct t_env *env)
 	T_OK(uf_copy(fd, r.addr + 2 * pg, src + 2 * pg, pg, 0, &res));
 	char *dst = reserve(4, pg);
 	struct mover mv;
-	move_start(&mv, r.addr, 4 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-	expect_remap(fd, r.addr, dst, 4 * pg);
-	T_ASSERT(move_finish(&mv) == dst);
+	if (t_mem_is_hugetlb(env->mem)) {
+		void *to;
+		T_ERR(uf_mremap(r.addr, 4 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst, &to), EFAULT);
+		f_expect_no_msg(fd, 0);
+		move_start(&mv, r.addr + 2 * pg, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst + 2 * pg);
+		expect_remap(fd, r.addr + 2 * pg, dst + 2 * pg, 2 * pg);
+		T_ASSERT(move_finish(&mv) == dst + 2 * pg);
+		move_start(&mv, r.addr, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+		expect_remap(fd, r.addr, dst, 2 * pg);
+		T_ASSERT(move_finish(&mv) == dst);
+	} else {
+		move_start(&mv, r.addr, 4 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+		expect_remap(fd, r.addr, dst, 4 * pg);
+		T_ASSERT(move_finish(&mv) == dst);
+	}
 	T_ASSERT(memcmp(dst + pg, src + pg, 2 * pg) == 0);
 	expect_fault_at(fd, dst, pg);
 	expect_fault_at(fd, dst + 3 * pg, pg);
@@ -631,16 +667,16 @@ static void test_move_merged_pieces(const struct t_env *env)
  * destination's old registration is gone, the moved one is there. */
 static void test_move_onto_registered(const struct t_env *env)
 {
-	const size_t pg = env->page;
+	const size_t pg = env->page, n = shrink_pages(env) / 2;
 	struct t_region r, d;
-	int fd = setup(env, &r, 4, 1, F_MODE_M, REMAP_UNMAP);
-	t_region_map(env, 4, &d);
+	int fd = setup(env, &r, n, 1, F_MODE_M, REMAP_UNMAP);
+	t_region_map(env, n, &d);
 	T_OK(uf_register(fd, d.addr, d.len, F_MODE_M, NULL));
 	struct mover mv;
-	move_start(&mv, r.addr, 4 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, d.addr);
-	expect_unmap(fd, d.addr, d.addr + 4 * pg);
-	expect_remap(fd, r.addr, d.addr, 4 * pg);
-	expect_unmap(fd, r.addr, r.addr + 4 * pg);
+	move_start(&mv, r.addr, n * pg, n * pg, MREMAP_MAYMOVE | MREMAP_FIXED, d.addr);
+	expect_unmap(fd, d.addr, d.addr + n * pg);
+	expect_remap(fd, r.addr, d.addr, n * pg);
+	expect_unmap(fd, r.addr, r.addr + n * pg);
 	T_ASSERT(move_finish(&mv) == d.addr);
 	T_ASSERT(t_check(d.addr, pg, 60));
 	expect_fault_at(fd, d.addr + pg, pg);
@@ -651,65 +687,140 @@ static void test_move_onto_registered(const struct t_env *env)
 	t_region_unmap(&d);
 }
 
-/* hugetlb: the kernel moves it (same size; it never grows hugetlb); the user
- * engine refuses with EINVAL and leaves it as it was, still registered
- * (docs/LIMITATIONS.md). */
-static void test_hugetlb_move(const struct t_env *env)
+/* hugetlb's own rules (the moves themselves are the cases above, on every
+ * memory type): lengths are rounded up to whole huge pages, the addresses
+ * must be huge-page aligned, it never grows and MREMAP_DONTUNMAP is
+ * refused, all with EINVAL and before the VMA's extent is looked at
+ * (EFAULT past it only once those pass); a length of a huge page and a
+ * bit is two huge pages, in the REMAP event too; the new range is
+ * registered and faults there, the old one is gone. */
+static void test_hugetlb_rules(const struct t_env *env)
+{
+	const size_t pg = env->page, k4 = 4096;
+	struct t_region r;
+	int fd = setup(env, &r, 4, 1, F_MODE_M, REMAP_UNMAP);
+	char *far = reserve(4, pg);
+	void *to = NULL;
+	T_ERR(uf_mremap(r.addr + k4, pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED, far, &to), EINVAL);
+	T_ERR(uf_mremap(r.addr + k4, pg - k4, pg / 2, 0, NULL, &to), EINVAL);
+	T_ERR(uf_mremap(r.addr, pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED, far + k4, &to), EINVAL);
+	T_ERR(uf_mremap(r.addr, pg, 2 * pg, MREMAP_MAYMOVE, NULL, &to), EINVAL);
+	T_ERR(uf_mremap(r.addr, pg, pg + k4, 0, NULL, &to), EINVAL);
+	T_ERR(uf_mremap(r.addr, pg, pg, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL, &to), EINVAL);
+	T_ERR(uf_mremap(r.addr, pg, pg, MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED, far, &to),
+	      EINVAL);
+	T_ERR(uf_mremap(r.addr, 0, pg, MREMAP_MAYMOVE, NULL, &to), EINVAL);
+	/* Past the VMA: the hugetlb rules first, then EFAULT. */
+	T_ERR(uf_mremap(r.addr, 8 * pg, 8 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, far + k4, &to), EINVAL);
+	T_ERR(uf_mremap(r.addr, 8 * pg, 10 * pg, MREMAP_MAYMOVE, NULL, &to), EINVAL);
+	T_ERR(uf_mremap(r.addr + 2 * pg, 4 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, far, &to), EFAULT);
+	/* Rounded to the same size without moving: the address, nothing else;
+	 * new_addr is not looked at without MREMAP_FIXED. */
+	T_OK(uf_mremap(r.addr, pg - k4, pg / 2, MREMAP_MAYMOVE, far + k4, &to));
+	T_ASSERT(to == r.addr);
+	f_expect_no_msg(fd, 0);
+	T_ASSERT(t_check(r.addr, pg, 60));
+	/* Shrinking inside the last huge page: rounded up, nothing changes. */
+	struct mover mv;
+	move_start(&mv, r.addr, 4 * pg, 3 * pg + k4, 0, NULL);
+	T_ASSERT(move_finish(&mv) == r.addr);
+	f_expect_no_msg(fd, 0);
+	/* Shrinking by two huge pages and a bit less: their UNMAP. */
+	move_start(&mv, r.addr, 4 * pg, 2 * pg - k4, MREMAP_MAYMOVE, NULL);
+	expect_unmap(fd, r.addr + 2 * pg, r.addr + 4 * pg);
+	T_ASSERT(move_finish(&mv) == r.addr);
+	/* A huge page and a bit, moved: two huge pages, the whole mapping
+	 * (moving part of a private hugetlb mapping makes Linux 6.18 leak
+	 * huge page reservations for good: HugePages_Rsvd never comes back). */
+	move_start(&mv, r.addr, pg + k4, pg + k4, MREMAP_MAYMOVE | MREMAP_FIXED, far);
+	expect_remap(fd, r.addr, far, 2 * pg);
+	expect_unmap(fd, r.addr, r.addr + 2 * pg);
+	T_ASSERT(move_finish(&mv) == far);
+	T_ASSERT(t_check(far, pg, 60));
+	unsigned char v;
+	T_EQ(mincore(r.addr, pg, &v), -1);	/* the old range is gone */
+	T_EQ(errno, ENOMEM);
+	expect_fault_at(fd, far + pg, pg);
+	uf_close(fd);
+	T_OK(uf_munmap(far, 2 * pg));
+	r.addr = NULL;
+	t_region_unmap(&r);
+	munmap(far, 4 * pg);
+}
+
+/* The file's pages move with hugetlb memory: on shared hugetlb registered
+ * MINOR, a page in the file's page cache (written through another mapping,
+ * before or after the move) is a MINOR fault at its new address; on private
+ * hugetlb registered MISSING, it reads as the file's without a message,
+ * and a page not in the file is a MISSING fault at its new address. */
+static void test_hugetlb_file_pages(const struct t_env *env)
 {
 	const size_t pg = env->page;
+	int shared = t_mem_is_shared(env->mem);
+	__u64 mode = shared ? F_MODE_MINOR : F_MODE_M;
 	struct t_region r;
-	int fd = setup(env, &r, 2, 1, F_MODE_M, UFFD_FEATURE_EVENT_REMAP);
-	char *area = reserve(3, pg);
-	char *dst = (char *)(((uintptr_t)area + pg - 1) & ~(uintptr_t)(pg - 1));
-	if (env->engine == UF_ENGINE_USER) {
-		void *to = NULL;
-		T_ERR(uf_mremap(r.addr, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst, &to),
-		      EINVAL);
-		f_expect_no_msg(fd, 0);
-		T_ASSERT(t_check(r.addr, pg, 60));
-		struct f_toucher t;
-		struct uffd_msg m;
-		f_touch_start(&t, r.addr + pg, 0, 0);
+	t_region_map(env, 3, &r);
+	t_region_alias(&r);
+	t_fill(r.alias + pg, pg, 62);
+	int fd = f_uffd(env, mode, UFFD_FEATURE_EVENT_REMAP);
+	T_OK(uf_register(fd, r.addr, r.len, mode, NULL));
+	char *dst = reserve(3, pg);
+	struct mover mv;
+	move_start(&mv, r.addr, 3 * pg, 3 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	expect_remap(fd, r.addr, dst, 3 * pg);
+	T_ASSERT(move_finish(&mv) == dst);
+	__s64 res;
+	struct f_toucher t;
+	struct uffd_msg m;
+	if (shared) {
+		t_fill(r.alias + 2 * pg, pg, 63);
+		for (size_t i = 1; i < 3; i++) {
+			f_touch_start(&t, dst + i * pg, 0, 0);
+			f_expect_fault(fd, 2000, &m);
+			T_EQX(F_MSG_ADDR(&m), f_ul(dst + i * pg));
+			T_ASSERT(m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR);
+			T_OK(uf_continue(fd, dst + i * pg, pg, 0, &res));
+			f_touch_finish(&t, 2000);
+		}
+		T_ASSERT(t_check(dst + pg, pg, 62));
+		T_ASSERT(t_check(dst + 2 * pg, pg, 63));
+		T_EQ(((volatile char *)dst)[0], 0);	/* not in the file: a new page */
+	} else {
+		T_ASSERT(t_check(dst + pg, pg, 62));
+		f_touch_start(&t, dst + 2 * pg, 0, 0);
 		f_expect_fault(fd, 2000, &m);
-		T_EQX(F_MSG_ADDR(&m), f_ul(r.addr + pg));
+		T_EQX(F_MSG_ADDR(&m), f_ul(dst + 2 * pg));
+		T_ASSERT(!(m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR));
 		char *src = t_buffer(pg, 61);
-		__s64 res;
-		T_OK(uf_copy(fd, r.addr + pg, src, pg, 0, &res));
+		T_OK(uf_copy(fd, dst + 2 * pg, src, pg, 0, &res));
 		munmap(src, pg);
 		f_touch_finish(&t, 2000);
-		T_ASSERT(t_check(r.addr + pg, pg, 61));
-		region_drop(&r);
-	} else {
-		struct mover mv;
-		move_start(&mv, r.addr, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-		expect_remap(fd, r.addr, dst, 2 * pg);
-		T_ASSERT(move_finish(&mv) == dst);
-		T_ASSERT(t_check(dst, pg, 60));
-		r.addr = NULL;
-		t_region_unmap(&r);
+		T_ASSERT(t_check(dst + 2 * pg, pg, 61));
 	}
+	f_expect_no_msg(fd, 0);
 	uf_close(fd);
-	munmap(area, 3 * pg);
+	r.addr = dst;
+	region_drop(&r);
 }
 
 static const struct t_case cases[] = {
-	{ "move_onto_registered", test_move_onto_registered, T_MEM_NO_HUGETLB, REMAP_UNMAP },
-	{ "move_merged_pieces", test_move_merged_pieces, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
+	{ "move_onto_registered", test_move_onto_registered, T_MEM_ALL, REMAP_UNMAP },
+	{ "move_merged_pieces", test_move_merged_pieces, T_MEM_ALL, UFFD_FEATURE_EVENT_REMAP },
 	{ "move_while_faulting", test_move_while_faulting, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
-	{ "move_fixed", test_move_fixed, T_MEM_NO_HUGETLB, REMAP_UNMAP },
-	{ "move_no_feature", test_move_no_feature, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_UNMAP },
+	{ "move_fixed", test_move_fixed, T_MEM_ALL, REMAP_UNMAP },
+	{ "move_no_feature", test_move_no_feature, T_MEM_ALL, UFFD_FEATURE_EVENT_UNMAP },
 	{ "grow_in_place", test_grow_in_place, T_MEM_NO_HUGETLB, REMAP_UNMAP },
 	{ "grow_move", test_grow_move, T_MEM_NO_HUGETLB, REMAP_UNMAP },
-	{ "shrink_in_place", test_shrink_in_place, T_MEM_NO_HUGETLB, REMAP_UNMAP },
-	{ "shrink_fixed", test_shrink_fixed, T_MEM_NO_HUGETLB, REMAP_UNMAP },
+	{ "shrink_in_place", test_shrink_in_place, T_MEM_ALL, REMAP_UNMAP },
+	{ "shrink_fixed", test_shrink_fixed, T_MEM_ALL, REMAP_UNMAP },
 	{ "dontunmap", test_dontunmap, T_MEM_NO_HUGETLB, REMAP_UNMAP },
-	{ "wp_moves", test_wp_moves, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
-	{ "poison_moves", test_poison_moves, T_MEM_NO_HUGETLB, UFFD_FEATURE_EVENT_REMAP },
+	{ "wp_moves", test_wp_moves, T_MEM_ALL, UFFD_FEATURE_EVENT_REMAP },
+	{ "poison_moves", test_poison_moves, T_MEM_ALL, UFFD_FEATURE_EVENT_REMAP },
 	{ "errors", test_errors, T_MEM_NO_HUGETLB, REMAP_UNMAP },
 	{ "duplicate_shared", test_duplicate_shared, T_MEM(T_SHMEM) | T_MEM(T_MEMFD), REMAP_UNMAP },
 	{ "plain_memory", test_plain_memory, T_MEM_NONE, 0 },
-	{ "hugetlb_move", test_hugetlb_move, T_MEM(T_HUGETLB) | T_MEM(T_HUGETLB_PRIVATE),
-	  UFFD_FEATURE_EVENT_REMAP },
+	{ "hugetlb_rules", test_hugetlb_rules, T_MEM_HUGETLB_ALL, REMAP_UNMAP },
+	{ "hugetlb_file_pages", test_hugetlb_file_pages, T_MEM_HUGETLB_ALL, UFFD_FEATURE_EVENT_REMAP },
 	{ 0 }
 };
 T_MAIN(cases)

@@ -48,7 +48,13 @@ struct bench_row_def {
 	int random;		/* touch blocks in shuffled order */
 	int pinned;		/* every thread on one CPU */
 	int picture;		/* 1: pinned headline, 2: unpinned headline (the SVG) */
+	int huge;		/* hugetlb memory, block = the huge page: HUGE_* */
 };
+#define HUGE_PRIVATE	1	/* MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB */
+#define HUGE_SHARED	2	/* MAP_SHARED of an MFD_HUGETLB memfd (kept open) */
+/* hugetlb rows: at most this many faults (one free huge page each, and the
+ * user engine's registration of private hugetlb briefly reserves twice). */
+#define BENCH_HUGE_FAULTS 16
 
 enum bench_status {
 	ST_NOT_RUN,		/* engine not selected */
@@ -159,6 +165,7 @@ struct bench_mem {
 	unsigned char *movesrc;		/* MOVE: len bytes, one prefilled page per page */
 	unsigned char *alias;		/* CONTINUE: a second view of the memfd */
 	int memfd;
+	int huge;			/* the region is hugetlb */
 	void *map_base;			/* what to unmap for region */
 	size_t map_len;
 };

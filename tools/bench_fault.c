@@ -449,14 +449,36 @@ static int run_touchers(const struct bench_opts *o, const struct bench_row_def *
 	return err;
 }
 
+/* Huge pages free and not reserved: what a new hugetlb mapping can take. */
+static long long huge_pages_free(void)
+{
+	long long f = meminfo_value("HugePages_Free"), r = meminfo_value("HugePages_Rsvd");
+	return f < 0 ? 0 : f - (r > 0 ? r : 0);
+}
+
 static size_t blocks_for(const struct bench_opts *o, const struct bench_row_def *d)
 {
+	if (d->huge) {
+		/* Half the free huge pages (the user engine's registration
+		 * of private hugetlb reserves twice for a moment), one spare. */
+		long long room = huge_pages_free() / 2 - 1;
+		size_t n = o->faults_big < BENCH_HUGE_FAULTS ? (size_t)o->faults_big : BENCH_HUGE_FAULTS;
+		return room < 1 ? 0 : (size_t)room < n ? (size_t)room : n;
+	}
 	return d->block >= BENCH_BIG_BLOCK ? (size_t)o->faults_big : (size_t)o->faults;
 }
 
 /* Not enough memory is not the engine's fault: the row is n/a. */
 static int memory_ok(const struct bench_row_def *d, size_t blocks, struct bench_cell *cell)
 {
+	if (d->huge) {
+		if (blocks >= 2)
+			return 1;
+		cell->status = ST_NA;
+		snprintf(cell->why, sizeof(cell->why), "needs 6 free huge pages, %lld free",
+			 huge_pages_free());
+		return 0;
+	}
 	unsigned long long need = (unsigned long long)blocks * d->block;
 	if (d->op == OP_MOVE)
 		need *= 2;
@@ -510,7 +532,8 @@ void bench_fault_row(const struct bench_opts *o, const struct bench_env *env,
 	if (!memory_ok(d, blocks, cell))
 		return;
 	size_t bytes = blocks * (d->block < env->page ? env->page : d->block);
-	bench_prewarm(d->op == OP_MOVE ? 2 * bytes : bytes, env->page);
+	if (!d->huge)
+		bench_prewarm(d->op == OP_MOVE ? 2 * bytes : bytes, env->page);
 	err = bench_mem_setup(&m, d, blocks, env->page, o->seed, &what);
 	if (err) {
 		set_why(cell, ST_FAILED, what, err);
@@ -560,6 +583,8 @@ void bench_fault_row(const struct bench_opts *o, const struct bench_env *env,
 		char modes[64], w[128];
 		register_mode_names(mode, modes, sizeof(modes));
 		snprintf(w, sizeof(w), "UFFDIO_REGISTER %s on %s", modes,
+			 d->huge == HUGE_SHARED ? "a shared hugetlb memfd" :
+			 d->huge ? "private hugetlb memory" :
 			 d->op == OP_CONTINUE ? "a shared memfd" : "private anonymous memory");
 		set_why(cell, ST_NA, w, err);
 		goto out;

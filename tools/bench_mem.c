@@ -41,6 +41,8 @@ __u64 bench_features_needed(const struct bench_row_def *d)
 		f |= UFFD_FEATURE_MINOR_SHMEM;
 	if (d->op == OP_MOVE)
 		f |= UFFD_FEATURE_MOVE;
+	if (d->huge)
+		f |= UFFD_FEATURE_MISSING_HUGETLBFS;
 	return f;
 }
 
@@ -93,7 +95,26 @@ int bench_mem_setup(struct bench_mem *m, const struct bench_row_def *d, size_t b
 	}
 	uintptr_t at = ((uintptr_t)m->map_base + m->block - 1) & ~(uintptr_t)(m->block - 1);
 	void *r;
-	if (m->op == OP_CONTINUE) {
+	if (d->huge) {
+		/* The region is hugetlb itself (block: one huge page). */
+		int fl = MAP_FIXED | MAP_HUGETLB | MAP_PRIVATE | MAP_ANONYMOUS, fd = -1;
+		if (d->huge == HUGE_SHARED) {
+			*what = "memfd_create(MFD_HUGETLB)";
+			m->memfd = memfd_create("userfault-bench", MFD_CLOEXEC | MFD_HUGETLB);
+			if (m->memfd < 0)
+				return -errno;
+			*what = "ftruncate of the hugetlb memfd";
+			if (ftruncate(m->memfd, (off_t)m->len) < 0)
+				return -errno;
+			fl = MAP_FIXED | MAP_SHARED;
+			fd = m->memfd;
+		}
+		*what = "mmap of hugetlb memory";
+		r = mmap((void *)at, m->len, PROT_READ | PROT_WRITE, fl, fd, 0);
+		if (r == MAP_FAILED)
+			return -errno;
+		m->huge = 1;
+	} else if (m->op == OP_CONTINUE) {
 		*what = "memfd_create";
 		m->memfd = memfd_create("userfault-bench", MFD_CLOEXEC);
 		if (m->memfd < 0)
@@ -167,6 +188,10 @@ int bench_mem_arm(struct bench_mem *m, int fd)
 
 void bench_mem_free(struct bench_mem *m)
 {
+	/* Through the library: the user engine's views of hugetlb memory
+	 * hold huge pages until it is unmapped there. */
+	if (m->huge && m->region)
+		uf_munmap(m->region, m->len);
 	if (m->map_base)
 		munmap(m->map_base, m->map_len);
 	if (m->alias)

@@ -429,14 +429,17 @@ static int engine_in(uintptr_t start, size_t len)
 
 /* The kernel's VMA holding addr, when it is engine memory: the run of
  * segments with one owner and mode whose maps the kernel would have as one
- * VMA.  0 and its end, or -ENOENT if addr is not engine memory. */
-static int engine_vma(uintptr_t addr, uintptr_t *end, int *kind)
+ * VMA.  0 and its end, memory type and page size, or -ENOENT if addr is not
+ * engine memory. */
+static int engine_vma(uintptr_t addr, uintptr_t *end, int *kind, size_t *page)
 {
 	unsigned tok = uf__enter();
 	const struct uf__seg *s = uf__lookup(addr);
 	int r = s ? 0 : -ENOENT;
-	if (s)
+	if (s) {
 		*kind = s->map->ops->kind;
+		*page = s->map->page;
+	}
 	while (s) {
 		*end = s->end;
 		const struct uf__seg *n = uf__lookup(s->end);
@@ -512,7 +515,8 @@ static int do_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, 
 		return r;
 	uintptr_t vend = 0;
 	int kind;
-	if (engine_vma(from, &vend, &kind) < 0) {
+	size_t hp = 0;
+	if (engine_vma(from, &vend, &kind, &hp) < 0) {
 		/* Plain memory moved onto engine memory: the engine forgets
 		 * what is at the destination, whose contexts hear of it. */
 		uintptr_t vs, ve;
@@ -528,6 +532,15 @@ static int do_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, 
 		tell(h, n, UFFD_EVENT_UNMAP);
 		return r;
 	}
+	if (uf__kind_hugetlb(kind)) {
+		/* The kernel's hugetlb rules, before it looks at the VMA's
+		 * extent: whole huge pages (lengths rounded up to them), never
+		 * growing, never MREMAP_DONTUNMAP (hugetlb VMAs cannot expand). */
+		olen = (olen + hp - 1) & ~(hp - 1);
+		nlen = (nlen + hp - 1) & ~(hp - 1);
+		if ((from & (hp - 1)) || (fixed && (dst & (hp - 1))) || nlen > olen || dontunmap)
+			return -EINVAL;
+	}
 	int move = fixed || dontunmap;
 	if (!move && olen == nlen) {
 		*result = old_addr;
@@ -540,11 +553,6 @@ static int do_mremap(void *old_addr, size_t old_len, size_t new_len, int flags, 
 			*result = old_addr;
 		return r;
 	}
-	/* Moving hugetlb would need a hugetlb file of the engine's own for
-	 * private memory and the program's file remapped for shared memory
-	 * (src/user/remap.c makes neither): refused (docs/LIMITATIONS.md). */
-	if (kind == UU_HUGETLB || kind == UU_HUGETLB_PRIVATE)
-		return -EINVAL;
 	if (from + olen > vend)
 		return -EFAULT;		/* across the kernel's VMA boundary */
 	/* old_len 0 duplicates a shared mapping: a new view of the same file,

@@ -260,7 +260,8 @@ static int own_map(const struct uf__table *t, struct uf__map *m)
 		atomic_store(&m->cst[ch], CS_COVERED);
 	r = each_part(t, m, cover_part, op);
 	if (op) {
-		munmap(m->alias, len);
+		uf__map_unmap(m, m->alias, 0);
+		uf__map_unmap(m, o.alias, PS_GONE);	/* parts moved to other maps */
 		m->alias = o.alias;
 		close(o.fd);
 	}

@@ -85,6 +85,10 @@ static int hugetlb_cached(const struct uf__map *m, uintptr_t addr)
 
 static int hugetlb_upstream_cached(const struct uf__map *m, uintptr_t addr)
 {
+	/* Nothing to look at: a look would take a huge page (zeroed, given
+	 * back) per fault to learn what is known. */
+	if (m->anon_file)
+		return 0;
 	return uf__hugetlb_cached(m->upstream + (addr - m->start), m->page);
 }
 

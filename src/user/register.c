@@ -89,6 +89,7 @@ struct vma {
 	unsigned long long ino;
 	unsigned long long off;	/* file offset of start */
 	unsigned dev_major, dev_minor;	/* the file's device */
+	int anon_file;		/* MAP_ANONYMOUS hugetlb: the kernel's own file */
 };
 
 static int prot_of(__u64 f)
@@ -137,8 +138,12 @@ static int vma_at(int maps, uintptr_t addr, struct vma *v)
 	v->dev_minor = q.dev_minor;
 	int shared = (q.vma_flags & Q_SHARED) != 0;
 	v->kind = -1;
-	if (v->page != 4096)
+	v->anon_file = 0;
+	if (v->page != 4096) {
 		v->kind = shared ? UU_HUGETLB : UU_HUGETLB_PRIVATE;
+		/* The name hugetlb gives the file behind MAP_ANONYMOUS. */
+		v->anon_file = !strcmp(name, "/anon_hugepage (deleted)");
+	}
 	else if (!q.inode && !shared && (!name[0] || !strcmp(name, "[heap]") ||
 					 !strcmp(name, "[stack]") || !strncmp(name, "[anon:", 6)))
 		v->kind = UU_ANON;
@@ -350,6 +355,7 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 		 * reserves nothing, where there is a way to the file; else the
 		 * original is kept aside (map_cover), with the huge pages its
 		 * mapping reserved. */
+		m->anon_file = v->kind == UU_HUGETLB_PRIVATE && v->anon_file;
 		if (r == 0 && v->kind == UU_HUGETLB_PRIVATE)
 			m->upstream = uf__hugetlb_file_view(v->start, v->end, v->dev_major, v->dev_minor,
 							    v->ino, v->off + (start - v->start), len);
@@ -374,9 +380,7 @@ static int map_prepare(const struct vma *v, uintptr_t start, uintptr_t end, stru
 	return 0;
 }
 
-/* len bytes of PROT_NONE address space aligned to align (a huge page: a
- * hugetlb VMA moves only to an address of its alignment), or MAP_FAILED. */
-static void *reserve_aligned(size_t len, size_t align)
+void *uf__reserve_aligned(size_t len, size_t align)
 {
 	char *p = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		       -1, 0);
@@ -403,7 +407,7 @@ static int map_cover(struct prepared *p)
 	if (m->ops->upstream_cached && !m->upstream) {
 		/* Keep the original aside: its page cache pages are what a
 		 * MINOR fault finds and a read of an untouched page shows. */
-		void *up = reserve_aligned(len, m->page);
+		void *up = uf__reserve_aligned(len, m->page);
 		void *tmp = mmap(NULL, len, PROT_NONE, MAP_SHARED, p->memfd, 0);
 		if (up == MAP_FAILED || tmp == MAP_FAILED)
 			r = -errno;
@@ -918,5 +922,16 @@ int uf__table_replace(uintptr_t start, uintptr_t end, const struct uf__map *keep
 		      const struct uf__seg *extra, size_t nextra)
 {
 	return rebuild(extra, nextra, start, end, replace_fn, (void *)keep);
+}
+
+static void hand_over_fn(struct uf__seg *s, void *arg)
+{
+	(void)arg;
+	s->map = NULL;
+}
+
+int uf__table_hand_over(uintptr_t start, uintptr_t end, const struct uf__seg *extra, size_t nextra)
+{
+	return rebuild(extra, nextra, start, end, hand_over_fn, NULL);
 }
 

@@ -19,6 +19,13 @@
  *
  * Private memory is copied (its engine file cannot grow without a
  * descriptor the engine does not keep); shared memory is not.
+ *
+ * hugetlb moves without copying, as the kernel moves its page tables: it
+ * never grows, and a second view of a hugetlb file cannot be made without a
+ * descriptor of it (mremap(old_size = 0) refuses hugetlb).  So the views
+ * themselves move: the program's view to the destination, the engine's
+ * views of the moved part (alias, upstream, peek) to a new map's places;
+ * the old map marks those pages PS_GONE and unmaps around them later.
  */
 #include <errno.h>
 #include <sched.h>
@@ -246,6 +253,194 @@ static void reopen_old(struct uf__map *m, uintptr_t a, uintptr_t to)
 		(void)mprotect((void *)p, m->page, uf__page_prot(m, atomic_load(&m->pst[uf__pgidx(m, p)])));
 }
 
+/* Move every mapping of [src, src + len) to the same offset from dst,
+ * replacing what is there: one mremap per VMA, as hugetlb VMAs split by
+ * per-page protection never merge again.  On failure, what moved goes
+ * back; -errno. */
+static int move_vmas(uintptr_t src, size_t len, uintptr_t dst)
+{
+	uintptr_t a = src, end = src + len;
+	int r = 0;
+	while (a < end) {
+		uintptr_t vs, ve;
+		if (uf__vma_next(a, &vs, &ve) < 0 || vs >= end)
+			break;		/* a hole up to the end: nothing there to move */
+		if (vs < a)
+			vs = a;
+		if (ve > end)
+			ve = end;
+		if (mremap((void *)vs, ve - vs, ve - vs, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   (void *)(dst + (vs - src))) == MAP_FAILED) {
+			r = -errno;
+			break;
+		}
+		a = ve;
+	}
+	if (r < 0 && a > src)
+		(void)move_vmas(dst, a - src, src);
+	return r;
+}
+
+/* The engine's views of a hugetlb map (alias, upstream, peek), by number. */
+#define HUGE_VIEWS 3
+
+static char **huge_view(struct uf__map *m, int v)
+{
+	return v == 0 ? &m->alias : v == 1 ? &m->upstream : &m->peek;
+}
+
+static void freeze(const struct source *src)
+{
+	atomic_fetch_add(&uf__remapping, 1);
+	for (size_t i = 0; i < src->n; i++)
+		atomic_fetch_add(&src->map[i]->frozen, 1);
+	uf__synchronize();
+}
+
+/* Maps still published thaw; the others are retired already. */
+static void thaw(const struct source *src)
+{
+	const struct uf__table *t = uf__table_now();
+	for (size_t i = 0; i < src->n; i++)
+		for (size_t k = 0; t && k < t->n; k++)
+			if (t->seg[k].map == src->map[i]) {
+				atomic_fetch_sub(&src->map[i]->frozen, 1);
+				break;
+			}
+	atomic_fetch_sub(&uf__remapping, 1);
+}
+
+/* hugetlb: the same length (it never grows, and a move is never in place
+ * or MREMAP_DONTUNMAP: events.c refuses those as the kernel does).  One
+ * new map per source map, so the maps stay as the kernel's VMAs were.
+ * Undoing a failed step (out of memory) moves back what moved; a place a
+ * failed step left holes in is not unmapped (another thread may have
+ * mapped something there since): a reservation's remains stay, unused. */
+enum { MV_NONE, MV_DONE, MV_FAILED };
+
+static int move_huge(struct uf__remap *rq, struct source *src)
+{
+	uintptr_t from = rq->from, end = from + rq->len;
+	size_t len = rq->len, pg = src->map[0]->page;
+	struct uf__map *n[UF_ARRAY_SIZE(src->map)] = { NULL };
+	char *area[HUGE_VIEWS] = { MAP_FAILED, MAP_FAILED, MAP_FAILED };
+	uint8_t moved[UF_ARRAY_SIZE(src->map)][HUGE_VIEWS] = { { MV_NONE } };
+	uintptr_t to = rq->to;
+	int r = 0, covered = 0;
+
+	for (size_t i = 0; i < src->n && r == 0; i++) {
+		struct uf__map *m = src->map[i];
+		uintptr_t a = m->start > from ? m->start : from, e = m->end < end ? m->end : end;
+		n[i] = uf__map_alloc(0, e - a, m->ops->kind, m->page, m->prot);
+		if (!n[i])
+			r = -ENOMEM;
+	}
+	if (r < 0)
+		goto fail;
+
+	freeze(src);
+	if (mprotect((void *)from, len, PROT_NONE) < 0)
+		r = -errno;
+	covered = 1;
+	/* The engine's views of the moved part, each kind in a place of its
+	 * own, at the moved part's offsets. */
+	for (int v = 0; v < HUGE_VIEWS && r == 0; v++) {
+		int any = 0;
+		for (size_t i = 0; i < src->n; i++)
+			any |= *huge_view(src->map[i], v) != NULL;
+		if (any && (area[v] = uf__reserve_aligned(len, pg)) == MAP_FAILED)
+			r = -errno;
+		for (size_t i = 0; any && r == 0 && i < src->n; i++) {
+			struct uf__map *m = src->map[i];
+			uintptr_t a = m->start > from ? m->start : from, e = m->end < end ? m->end : end;
+			char *view = *huge_view(m, v);
+			if (!view)
+				continue;
+			r = move_vmas((uintptr_t)view + (a - m->start), e - a, (uintptr_t)area[v] + (a - from));
+			moved[i][v] = r == 0 ? MV_DONE : MV_FAILED;
+			*huge_view(n[i], v) = area[v] + (a - from);
+		}
+	}
+	/* The program's view, covered, to its new place. */
+	int to_state = MV_NONE, reserved = 0;
+	if (r == 0 && !rq->fixed) {
+		void *p = uf__reserve_aligned(len, pg);
+		if (p == MAP_FAILED)
+			r = -errno;
+		to = (uintptr_t)p;
+		reserved = r == 0;
+	}
+	if (r == 0) {
+		r = move_vmas(from, len, to);
+		to_state = r == 0 ? MV_DONE : MV_FAILED;
+	}
+	if (r < 0)
+		goto undo;
+
+	for (size_t i = 0; i < src->n; i++) {
+		struct uf__map *m = src->map[i], *nm = n[i];
+		uintptr_t a = m->start > from ? m->start : from;
+		nm->start = to + (a - from);
+		nm->end += nm->start;
+		nm->ino = m->ino;
+		nm->anon_file = m->anon_file;
+		nm->vm_ino = m->vm_ino;
+		nm->vm_off = m->vm_off + (a - m->start);
+		for (size_t k = 0; k < nm->npages; k++) {
+			size_t opg = uf__pgidx(m, a) + k;
+			uint8_t st = uf__page_lock(m, opg);
+			uint8_t ns = st & (PS_MAPPED | PS_POISON | (rq->keep ? PS_WP : 0));
+			if (ns & PS_WP)
+				atomic_fetch_add(&nm->wp_count, 1);
+			atomic_store(&nm->pst[k], ns);
+			if (st & PS_WP)
+				atomic_fetch_sub(&m->wp_count, 1);
+			/* Held busy (nothing deferred on it) and in no
+			 * segment from now on: no unlock to run. */
+			atomic_store(&m->pst[opg], PS_GONE);
+		}
+	}
+	/* Parts of a view's place no source map had that view for. */
+	for (int v = 0; v < HUGE_VIEWS; v++)
+		for (size_t i = 0; area[v] != MAP_FAILED && i < src->n; i++)
+			if (moved[i][v] == MV_NONE)
+				munmap(area[v] + (n[i]->start - to), n[i]->end - n[i]->start);
+	struct uf__seg seg[UF_ARRAY_SIZE(src->map)];
+	for (size_t i = 0; i < src->n; i++)
+		seg[i] = (struct uf__seg){ n[i]->start, n[i]->end, n[i], rq->keep ? src->ctx : NULL,
+					   rq->keep ? src->mode : 0 };
+	/* The pages are in the new maps' views now: the table follows. */
+	while ((r = uf__table_hand_over(from, end, seg, src->n)) == -ENOMEM)
+		sched_yield();
+	rq->to = to;
+	thaw(src);
+	return 0;
+
+undo:
+	if (reserved && to_state == MV_NONE)
+		munmap((void *)to, len);
+	for (size_t i = 0; i < src->n; i++) {
+		struct uf__map *m = src->map[i];
+		uintptr_t a = m->start > from ? m->start : from, e = m->end < end ? m->end : end;
+		for (int v = 0; v < HUGE_VIEWS; v++) {
+			if (moved[i][v] == MV_DONE)
+				(void)move_vmas((uintptr_t)area[v] + (a - from), e - a,
+						(uintptr_t)*huge_view(m, v) + (a - m->start));
+			else if (moved[i][v] == MV_NONE && area[v] != MAP_FAILED)
+				munmap(area[v] + (a - from), e - a);
+			*huge_view(n[i], v) = NULL;
+		}
+	}
+	if (covered)
+		each_chunk(src, from, end, reopen_old);
+	thaw(src);
+fail:
+	for (size_t i = 0; i < src->n; i++)
+		if (n[i])
+			uf__map_retire(n[i]);
+	return r;
+}
+
 int uf__remap_move(struct uf__remap *rq)
 {
 	uintptr_t from = rq->from, end = from + rq->len;
@@ -254,16 +449,15 @@ int uf__remap_move(struct uf__remap *rq)
 	if (r < 0)
 		return r;
 	struct uf__map *first = src.map[0];
+	if (uf__kind_hugetlb(first->ops->kind))
+		return move_huge(rq, &src);
 	struct uf__map *n = uf__map_alloc(0, rq->new_len, first->ops->kind, first->page, first->prot);
 	if (!n)
 		return -ENOMEM;
 
 	/* From here on nothing changes the source's pages from inside a
 	 * reader section, and after uf__synchronize() nothing still does. */
-	atomic_fetch_add(&uf__remapping, 1);
-	for (size_t i = 0; i < src.n; i++)
-		atomic_fetch_add(&src.map[i]->frozen, 1);
-	uf__synchronize();
+	freeze(&src);
 
 	void *view = MAP_FAILED;
 	int covered = 0;
@@ -317,17 +511,7 @@ int uf__remap_move(struct uf__remap *rq)
 		munmap((void *)from, rq->len);
 	rq->to = to;
 out:
-	/* Maps still published thaw; the others are retired already. */
-	{
-		const struct uf__table *t = uf__table_now();
-		for (size_t i = 0; i < src.n; i++)
-			for (size_t k = 0; t && k < t->n; k++)
-				if (t->seg[k].map == src.map[i]) {
-					atomic_fetch_sub(&src.map[i]->frozen, 1);
-					break;
-				}
-	}
-	atomic_fetch_sub(&uf__remapping, 1);
+	thaw(&src);
 	if (n)
 		uf__map_retire(n);
 	return r;

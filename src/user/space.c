@@ -221,15 +221,34 @@ void uf__map_retire(struct uf__map *m)
 		close(m->fd);
 		atomic_fetch_sub(&kept_fds, 1);
 	}
+	if (m->alias)
+		uf__map_unmap(m, m->alias, 0);
+	if (m->upstream)
+		uf__map_unmap(m, m->upstream, 0);
+	if (m->peek)
+		uf__map_unmap(m, m->peek, 0);
 	munmap((void *)m->pst, m->npages);
 	munmap((void *)m->cst, m->nchunks);
-	if (m->alias)
-		munmap(m->alias, m->end - m->start);
-	if (m->upstream)
-		munmap(m->upstream, m->end - m->start);
-	if (m->peek)
-		munmap(m->peek, m->end - m->start);
 	free(m);
+}
+
+void uf__map_unmap(const struct uf__map *m, char *view, int gone)
+{
+	/* A map allocation that failed has no states: nothing was moved. */
+	if (!m->pst) {
+		if (!gone)
+			munmap(view, m->end - m->start);
+		return;
+	}
+	for (size_t pg = 0; pg < m->npages;) {
+		size_t n = 1;
+		int g = atomic_load(&m->pst[pg]) & PS_GONE;
+		while (pg + n < m->npages && (atomic_load(&m->pst[pg + n]) & PS_GONE) == g)
+			n++;
+		if (g == gone)
+			munmap(view + (pg << m->page_shift), n << m->page_shift);
+		pg += n;
+	}
 }
 
 /* ------------------------------------------------------------------------ */

@@ -168,6 +168,9 @@ void uf__remote_forget(int fd);
 #define PS_MAPPED	0x01	/* the application's view shows the page */
 #define PS_WP		0x02	/* write-protected (UFFDIO_WRITEPROTECT) */
 #define PS_POISON	0x04	/* UFFDIO_POISON: an access raises SIGBUS */
+#define PS_GONE		0x08	/* moved to another map with its views (hugetlb,
+				 * remap.c): in no segment, and this map's views
+				 * no longer hold it (space.c unmaps around it) */
 #define PS_DEFER	0x40	/* that operation left its show/hide/protection
 				 * to a chunk not open yet (space.c) */
 #define PS_BUSY		0x80	/* an operation on the page is in progress */
@@ -219,6 +222,10 @@ struct uf__map {
 	char *upstream;			/* private file mappings: the original, moved aside */
 	char *peek;			/* shared hugetlb: a private view of the file,
 					 * for asking what its page cache holds */
+	int anon_file;			/* private hugetlb of MAP_ANONYMOUS memory: its
+					 * file is the kernel's own, which nothing else
+					 * can map shared, so its page cache stays
+					 * empty (upstream never has a page) */
 	size_t chunk;			/* bytes per lazily opened chunk */
 	unsigned chunk_shift;
 	_Atomic uint8_t *pst;		/* per page */
@@ -278,6 +285,11 @@ void uf__table_publish(struct uf__table *t);
 struct uf__table *uf__table_new(size_t n);
 /* Maps are never freed while the process may still fault on them. */
 void uf__map_retire(struct uf__map *m);
+/* Unmap the pages of view (m->alias, m->upstream or m->peek: the map's
+ * length at the map's offsets) whose PS_GONE bit is gone: 0 for a view of
+ * the map's (a gone page's place in it may hold someone else's mapping by
+ * now), PS_GONE for the parts of a whole new view that are not the map's. */
+void uf__map_unmap(const struct uf__map *m, char *view, int gone);
 /* Keep fd (the map's own memfd) open for fills; 1 if kept (then closed at
  * retire), 0 if the caller is to close it (hugetlb, or too many kept). */
 int uf__map_keep_fd(struct uf__map *m, int fd);
@@ -325,6 +337,12 @@ struct uf__map *uf__map_alloc(uintptr_t start, uintptr_t end, int kind, size_t p
  * added, atomically for the fault path.  Space lock held.  (register.c) */
 int uf__table_replace(uintptr_t start, uintptr_t end, const struct uf__map *keep,
 		      const struct uf__seg *extra, size_t nextra);
+/* The same, every segment of [start, end) dropped with its content kept:
+ * the pages went to the maps of extra (a hugetlb move, remap.c). */
+int uf__table_hand_over(uintptr_t start, uintptr_t end, const struct uf__seg *extra, size_t nextra);
+/* len bytes of PROT_NONE address space aligned to align (a hugetlb VMA
+ * moves only to an address of its alignment), or MAP_FAILED.  (register.c) */
+void *uf__reserve_aligned(size_t len, size_t align);
 
 /* Moving memory (remap.c).  What uf_mremap() asks of the engine: move
  * [from, from + len) of one registered run to a new map of new_len bytes
