@@ -302,7 +302,8 @@ static void xp_fault(struct mon *m, struct uffd_msg *msg, void *expect_page)
 static void copy_resolves(const struct t_env *env)
 {
 	struct xp x;
-	xp_setup(env, &x, 8, F_MODE_M, 0);
+	/* hugetlb: fewer pages, as the huge pages are shared with the machine. */
+	xp_setup(env, &x, t_mem_is_hugetlb(env->mem) ? 4 : 8, F_MODE_M, 0);
 	char *page = x.r.addr + 3 * x.r.page;
 	struct f_toucher t;
 	f_touch_start(&t, page, 0, 0);
