@@ -173,6 +173,18 @@ static int detach_part(const struct uf__map *m, uintptr_t a, uintptr_t b, void *
 	(void)arg;
 	size_t len = b - a;
 	void *view;
+	if (m->ops->kind == UU_HUGETLB) {
+		/* Shared hugetlb: the program's view is still its own shared
+		 * mapping of the file, inherited shared, and the engine hid its
+		 * pages with mprotect alone (no guard markers there): giving the
+		 * part its protection back makes it ordinary, sharing the file
+		 * with the parent as the kernel's child does.  (A second view
+		 * made with mremap(old_size = 0), as for shmem below, hugetlb
+		 * refuses.)  If that fails the child keeps a covered view: its
+		 * accesses fault. */
+		(void)mprotect((void *)a, len, m->prot);
+		return 0;
+	}
 	if (m->ops->kind == UU_SHMEM) {
 		view = mremap(m->alias + (a - m->start), 0, len, MREMAP_MAYMOVE);
 	} else if (m->upstream) {

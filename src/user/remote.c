@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -305,22 +306,23 @@ static void passed_close(struct passed *p, size_t from)
 }
 
 static int exchange_fds(struct channel *ch, int fd, struct uu_req *q, const void *arg,
-			const void *data, struct uu_rep *rep, void *body, size_t cap,
+			const void *data, int send_fd, struct uu_rep *rep, void *body, size_t cap,
 			struct passed *fds);
 
 static int exchange(struct channel *ch, int fd, struct uu_req *q, const void *arg,
 		    const void *data, struct uu_rep *rep, void *body, size_t cap)
 {
 	struct passed p;
-	int r = exchange_fds(ch, fd, q, arg, data, rep, body, cap, &p);
+	int r = exchange_fds(ch, fd, q, arg, data, -1, rep, body, cap, &p);
 	passed_close(&p, 0);	/* no reply but a read's passes any */
 	return r;
 }
 
-/* exchange() that keeps the descriptors the reply passed in *fds (the
- * caller closes those it does not keep). */
+/* exchange() that sends send_fd along (unless -1: a COPY's source file)
+ * and keeps the descriptors the reply passed in *fds (the caller closes
+ * those it does not keep). */
 static int exchange_fds(struct channel *ch, int fd, struct uu_req *q, const void *arg,
-			const void *data, struct uu_rep *rep, void *body, size_t cap,
+			const void *data, int send_fd, struct uu_rep *rep, void *body, size_t cap,
 			struct passed *fds)
 {
 	fds->n = 0;
@@ -331,10 +333,25 @@ static int exchange_fds(struct channel *ch, int fd, struct uu_req *q, const void
 	if (ch->sock < 0)
 		goto out;
 	q->magic = UU_REQ_MAGIC;
+	size_t data_len = send_fd >= 0 ? 0 : q->data_len;	/* in the file, not here */
 	struct iovec out[3] = {
-		{ q, sizeof(*q) }, { (void *)arg, q->arg_len }, { (void *)data, q->data_len },
+		{ q, sizeof(*q) }, { (void *)arg, q->arg_len }, { (void *)data, data_len },
 	};
 	struct msghdr m = { .msg_iov = out, .msg_iovlen = 3 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} sctl;
+	if (send_fd >= 0) {
+		memset(&sctl, 0, sizeof(sctl));
+		m.msg_control = sctl.buf;
+		m.msg_controllen = sizeof(sctl.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &send_fd, sizeof(int));
+	}
 	ssize_t n;
 	do
 		n = sendmsg(ch->sock, &m, MSG_NOSIGNAL);
@@ -350,7 +367,7 @@ static int exchange_fds(struct channel *ch, int fd, struct uu_req *q, const void
 		r = -ENOMEM;
 		goto out;
 	}
-	if (n != (ssize_t)(sizeof(*q) + q->arg_len + q->data_len))
+	if (n != (ssize_t)(sizeof(*q) + q->arg_len + data_len))
 		goto gone;
 	struct iovec in[2] = { { rep, sizeof(*rep) }, { body, cap } };
 	union {
@@ -392,6 +409,11 @@ out:
  * page at a time: how many were. */
 static size_t read_readable(void *to, uintptr_t src, size_t len)
 {
+	/* All of it in one call, as it mostly is (a huge page's source is
+	 * 512 pages). */
+	struct iovec wl = { to, len }, wr = { (void *)src, len };
+	if (len && process_vm_readv(uf__pid(), &wl, 1, &wr, 1, 0) == (ssize_t)len)
+		return len;
 	size_t done = 0;
 	while (done < len) {
 		size_t in_page = 4096 - ((src + done) & 4095);
@@ -404,24 +426,71 @@ static size_t read_readable(void *to, uintptr_t src, size_t len)
 	return done;
 }
 
+/* A COPY's source in units larger than a request holds (a huge page, the
+ * target says which: wire.h): a memfd of that size, mapped here, into which
+ * each piece is read and which goes with the request. */
+struct src_file {
+	int fd;
+	char *map;
+	size_t len;
+};
+
+static void src_file_close(struct src_file *f)
+{
+	if (f->map)
+		munmap(f->map, f->len);
+	if (f->fd >= 0)
+		close(f->fd);
+	*f = (struct src_file){ -1, NULL, 0 };
+}
+
+/* Make f hold at least unit bytes.  0, or -ENOMEM (the kernel's COPY fails
+ * only so for want of resources). */
+static int src_file_size(struct src_file *f, size_t unit)
+{
+	if (f->len >= unit)
+		return 0;
+	src_file_close(f);
+	f->fd = memfd_create("userfault-copy", MFD_CLOEXEC);
+	if (f->fd < 0 || ftruncate(f->fd, (off_t)unit) < 0) {
+		src_file_close(f);
+		return -ENOMEM;
+	}
+	void *m = mmap(NULL, unit, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+	if (m == MAP_FAILED) {
+		src_file_close(f);
+		return -ENOMEM;
+	}
+	f->map = m;
+	f->len = unit;
+	return 0;
+}
+
 /* UFFDIO_COPY: the source travels with the request, UU_CHUNK at a time.
  * Each request names the whole rest of the range, so the target checks it
  * as the kernel checks the whole call, and copies what came with it (the
- * copy stops where the bytes end, at the target's guard page). */
+ * copy stops where the bytes end, at the target's guard page).  Into
+ * memory whose pages are larger (hugetlb), the target runs nothing and
+ * answers with the unit it needs; from then on each piece is a unit read
+ * into a file sent along (what can be read of it: a source unreadable
+ * within a page fails that page there, as in the kernel). */
 static int remote_copy(struct channel *ch, int fd, struct uffdio_copy *user, struct uffdio_copy a,
 		       uint32_t flags)
 {
 	char *data = NULL;
+	struct src_file file = { -1, NULL, 0 };
+	size_t unit = UU_CHUNK;
 	__s64 total = 0;
 	int ret;
-	for (int first = 1;; first = 0) {
+	int first = 1;
+	for (;;) {
 		struct uffdio_copy piece = a;
 		piece.dst += (__u64)total;
 		piece.src += (__u64)total;
 		piece.len -= (__u64)total;
 		if (!first)
 			piece.copy = 0;
-		size_t want = piece.len < UU_CHUNK ? (size_t)piece.len : UU_CHUNK;
+		size_t want = piece.len < unit ? (size_t)piece.len : unit;
 		/* A source the kernel refuses is the target's to refuse. */
 		int valid = uf__validate_range(piece.src & ~(__u64)4095, piece.len) == 0;
 		struct uu_req q = { .op = UU_OP_IOCTL, .request = UFFDIO_COPY, .flags = flags,
@@ -430,28 +499,50 @@ static int remote_copy(struct channel *ch, int fd, struct uffdio_copy *user, str
 		struct uffdio_copy back;
 		size_t have = 0;
 		ret = -EFAULT;
-		if (valid && want) {
-			/* Sent straight from the source: the socket's copy
-			 * fails with EFAULT, sending nothing, where it is not
-			 * all readable... */
-			have = want;
-			q.data_len = (uint32_t)have;
-			ret = exchange(ch, fd, &q, &piece, (const void *)(uintptr_t)piece.src, &rep,
-				       &back, sizeof(back));
-		}
-		if (ret == -EFAULT) {
-			/* ...and then what can be read of it is. */
-			if (!data && !(data = malloc(UU_CHUNK))) {
-				ret = -ENOMEM;
+		if (unit > UU_CHUNK) {
+			struct passed none;
+			if ((ret = src_file_size(&file, unit)) < 0)
 				break;
-			}
-			have = valid ? read_readable(data, (uintptr_t)piece.src, want) : 0;
+			have = valid ? read_readable(file.map, (uintptr_t)piece.src, want) : 0;
+			q.flags |= UU_SRC_FILE;
 			q.data_len = (uint32_t)have;
-			ret = exchange(ch, fd, &q, &piece, data, &rep, &back, sizeof(back));
+			ret = exchange_fds(ch, fd, &q, &piece, NULL, file.fd, &rep, &back, sizeof(back),
+					   &none);
+			passed_close(&none, 0);
+		} else {
+			if (valid && want) {
+				/* Sent straight from the source: the socket's
+				 * copy fails with EFAULT, sending nothing, where
+				 * it is not all readable... */
+				have = want;
+				q.data_len = (uint32_t)have;
+				ret = exchange(ch, fd, &q, &piece, (const void *)(uintptr_t)piece.src,
+					       &rep, &back, sizeof(back));
+			}
+			if (ret == -EFAULT) {
+				/* ...and then what can be read of it is. */
+				if (!data && !(data = malloc(UU_CHUNK))) {
+					ret = -ENOMEM;
+					break;
+				}
+				have = valid ? read_readable(data, (uintptr_t)piece.src, want) : 0;
+				q.data_len = (uint32_t)have;
+				ret = exchange(ch, fd, &q, &piece, data, &rep, &back, sizeof(back));
+			}
 		}
 		if (ret < 0)
 			break;
 		ret = rep.ret;
+		if (rep.ret == -EMSGSIZE && rep.unit) {
+			/* Not run: the same piece again, in the target's unit
+			 * (larger each time, so this ends). */
+			if (rep.unit <= unit || rep.unit > UU_UNIT_MAX || (rep.unit & (rep.unit - 1))) {
+				ret = -EIO;
+				break;
+			}
+			unit = rep.unit;
+			continue;
+		}
 		if (rep.len != sizeof(back))
 			break;
 		/* Stopped only because the bytes sent ran out: go on. */
@@ -473,8 +564,10 @@ static int remote_copy(struct channel *ch, int fd, struct uffdio_copy *user, str
 			break;
 		}
 		total += back.copy;
+		first = 0;
 	}
 	free(data);
+	src_file_close(&file);
 	return ret;
 }
 
@@ -562,7 +655,7 @@ ssize_t uf__remote_read(int fd, struct uffd_msg *msgs, size_t n)
 		struct uu_req q = { .op = UU_OP_READ, .nmsg = (uint32_t)n };
 		struct uu_rep rep;
 		struct passed fds;
-		int r = exchange_fds(ch, fd, &q, NULL, NULL, &rep, got, sizeof(got), &fds);
+		int r = exchange_fds(ch, fd, &q, NULL, NULL, -1, &rep, got, sizeof(got), &fds);
 		if (r < 0) {
 			passed_close(&fds, 0);
 			return r == -ESRCH ? 0 : r;	/* the target is gone: end of file */

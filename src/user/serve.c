@@ -298,10 +298,11 @@ static int areas(void)
 }
 
 /* The reply, with nfds descriptors passed along (FORK events, wire.h). */
-static int reply_fds(int chan, int32_t ret, uint32_t retract, const void *body, uint32_t len,
-		     const int *fds, size_t nfds)
+static int reply_fds(int chan, int32_t ret, uint32_t retract, uint32_t unit, const void *body,
+		     uint32_t len, const int *fds, size_t nfds)
 {
-	struct uu_rep r = { .magic = UU_REP_MAGIC, .ret = ret, .retract = retract, .len = len };
+	struct uu_rep r = { .magic = UU_REP_MAGIC, .ret = ret, .retract = retract, .len = len,
+			    .unit = unit };
 	memcpy(repbuf, &r, sizeof(r));
 	if (len)
 		memcpy(repbuf + sizeof(r), body, len);
@@ -331,13 +332,64 @@ static int reply_fds(int chan, int32_t ret, uint32_t retract, const void *body, 
 
 static int reply(int chan, int32_t ret, uint32_t retract, const void *body, uint32_t len)
 {
-	return reply_fds(chan, ret, retract, body, len, NULL, 0);
+	return reply_fds(chan, ret, retract, 0, body, len, NULL, 0);
+}
+
+/* The unit a COPY to dst needs its source in: the page size of c's
+ * hugetlb memory there when a request's bytes cannot hold one, else 0. */
+static size_t copy_unit(struct uf__ctx *c, uintptr_t dst)
+{
+	unsigned tok = uf__enter();
+	const struct uf__seg *s = uf__lookup(dst);
+	size_t u = s && s->ctx == c && s->map && uf__kind_hugetlb(s->map->ops->kind) ? s->map->page : 0;
+	uf__leave(tok);
+	return u > UU_CHUNK ? u : 0;
+}
+
+/* Is file a source a read of which cannot block for long (shmem or
+ * hugetlbfs: the kinds that keep seals)?  A peer's FUSE or network file
+ * could hold the engine thread for ever. */
+static int src_file_ok(int file)
+{
+	struct stat st;
+	return fstat(file, &st) == 0 && S_ISREG(st.st_mode) && fcntl(file, F_GET_SEALS) >= 0;
+}
+
+/* A COPY's source that came in a file (UU_SRC_FILE): at most cap bytes of
+ * it, read so that they end at the guard page after [buf, buf + cap).  How
+ * many were read (a file shorter than the request says gives fewer: the
+ * copy then fails at the guard as for a source unreadable from there). */
+static size_t read_src_file(int file, char *buf, size_t cap, size_t want)
+{
+	struct stat st;
+	if (want > cap)
+		want = cap;
+	if (fstat(file, &st) < 0 || st.st_size < 0)
+		return 0;
+	if ((uint64_t)st.st_size < want)
+		want = (size_t)st.st_size;
+	char *to = buf + cap - want;
+	size_t got = 0;
+	while (got < want) {
+		ssize_t k = pread(file, to + got, want - got, (off_t)got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	if (got < want)
+		memmove(buf + cap - got, to, got);	/* shrunk meanwhile */
+	return got;
 }
 
 /* One ioctl: the argument is placed at the end of the argument page (all
- * userfaultfd arguments are a multiple of 8 bytes long, so it is aligned). */
+ * userfaultfd arguments are a multiple of 8 bytes long, so it is aligned).
+ * A COPY's source is data (data_len bytes), or in file (UU_SRC_FILE).
+ * -EMSGSIZE with *unit set: a COPY not run, whose source must come in
+ * pieces of *unit bytes (wire.h). */
 static int serve_ioctl(struct uf__ctx *c, const struct uu_req *q, const char *arg, const char *data,
-		       char *out)
+		       int file, char *out, uint32_t *unit)
 {
 	/* An argument whose size is not the request's is one the monitor
 	 * could not have read: its own library never sends one. */
@@ -352,17 +404,48 @@ static int serve_ioctl(struct uf__ctx *c, const struct uu_req *q, const char *ar
 	memcpy(a, arg, q->arg_len);
 	__u64 orig_src = 0;
 	int is_copy = q->request == UFFDIO_COPY && q->arg_len == sizeof(struct uffdio_copy);
+	char *stage = NULL;		/* a huge page's source, [unit][guard] */
+	size_t stage_len = 0, have = 0;
+	const char *src = NULL;
 	if (is_copy) {
 		/* The source bytes travelled with the request: point the copy at
 		 * them, ending at the guard page.  A source the kernel would
 		 * refuse is left as it is, to be refused here the same way. */
 		struct uffdio_copy *cp = (struct uffdio_copy *)(void *)a;
 		orig_src = cp->src;
-		if (uf__validate_range(cp->src & ~(__u64)4095, cp->len) == 0) {
-			char *src = data_area + UU_CHUNK - q->data_len;
-			memcpy(src, data, q->data_len);
-			cp->src = (uintptr_t)src;
+		int valid = uf__validate_range(cp->src & ~(__u64)4095, cp->len) == 0;
+		size_t u = copy_unit(c, (uintptr_t)cp->dst);
+		if (file < 0 && u && valid && cp->len >= u &&
+		    q->data_len == (cp->len < UU_CHUNK ? cp->len : UU_CHUNK)) {
+			/* A huge page from a request that could not hold one
+			 * (the monitor had more to give): ask for it whole. */
+			*unit = (uint32_t)u;
+			return -EMSGSIZE;
 		}
+		if (file >= 0 && u) {
+			/* One huge page at most, whatever the request says. */
+			stage_len = u + page_size;
+			stage = mmap(NULL, stage_len, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			if (stage == MAP_FAILED)
+				return -ENOMEM;
+			if (mprotect(stage + u, page_size, PROT_NONE) < 0) {
+				munmap(stage, stage_len);
+				return -ENOMEM;
+			}
+		}
+		if (valid && file >= 0) {
+			size_t cap = stage ? stage_len - page_size : UU_CHUNK;
+			char *buf = stage ? stage : data_area;
+			have = read_src_file(file, buf, cap, q->data_len);
+			src = buf + cap - have;
+		} else if (valid) {
+			have = q->data_len;
+			src = data_area + UU_CHUNK - have;
+			memcpy((char *)src, data, have);
+		}
+		if (valid)
+			cp->src = (uintptr_t)src;
 	}
 	/* What was placed here whole needs no check: the argument (unless it
 	 * must fail as read-only) and the source bytes up to the guard page. */
@@ -370,19 +453,21 @@ static int serve_ioctl(struct uf__ctx *c, const struct uu_req *q, const char *ar
 	int trust_arg = !(q->flags & UU_ARG_READONLY);
 	if (trust_arg)
 		uf__trust_push(&targ, a, q->arg_len);
-	if (is_copy)
-		uf__trust_push(&tdata, data_area + UU_CHUNK - q->data_len, q->data_len);
+	if (src)
+		uf__trust_push(&tdata, src, have);
 	if (q->flags & UU_ARG_READONLY)
 		mprotect(arg_page, page_size, PROT_READ);
 	int r = uf__dispatch(c, -1, q->request, a);
 	if (q->flags & UU_ARG_READONLY)
 		mprotect(arg_page, page_size, PROT_READ | PROT_WRITE);
-	if (is_copy)
+	if (src)
 		uf__trust_pop(&tdata);
 	if (trust_arg)
 		uf__trust_pop(&targ);
 	if (is_copy)
 		((struct uffdio_copy *)(void *)a)->src = orig_src;
+	if (stage)
+		munmap(stage, stage_len);
 	memcpy(out, a, q->arg_len);
 	return r;
 }
@@ -397,24 +482,84 @@ static int hang_up(int chan)
 	return -1;
 }
 
+/* The descriptors a request carried (SCM_RIGHTS): the first in *file,
+ * the others closed.  How many there were, or -1 if some were dropped for
+ * want of room (MSG_CTRUNC). */
+static int take_fds(struct msghdr *m, int *file)
+{
+	int k = 0;
+	*file = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++, k++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (*file < 0)
+				*file = fd;
+			else
+				close(fd);
+		}
+	}
+	return (m->msg_flags & MSG_CTRUNC) ? -1 : k;
+}
+
+/* Does q name its source in a file, as a monitor sends it: a COPY whose
+ * argument is whole, with one file that can be read without blocking, and
+ * no more than a huge page can be asked for (wire.h)? */
+static int src_file_request(const struct uu_req *q, int nin, int file)
+{
+	return q->op == UU_OP_IOCTL && q->request == UFFDIO_COPY &&
+	       (q->flags & ~UU_ARG_READONLY) == UU_SRC_FILE &&
+	       q->arg_len == sizeof(struct uffdio_copy) && q->data_len <= UU_UNIT_MAX && nin == 1 &&
+	       src_file_ok(file);
+}
+
 int uf__serve_request(struct uf__ctx *c, int chan)
 {
 	ssize_t n;
 	int tries = 0;
-	do
-		n = recv(chan, reqbuf, sizeof(reqbuf), MSG_DONTWAIT | MSG_TRUNC);
-	while (n < 0 && try_again(&tries));
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { reqbuf, sizeof(reqbuf) };
+	struct msghdr mh;
+	do {
+		mh = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				      .msg_controllen = sizeof(ctl.buf) };
+		n = recvmsg(chan, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	} while (n < 0 && try_again(&tries));
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : hang_up(chan);
-	if (n == 0)
+	/* Any descriptor a request carries is closed when it is served;
+	 * only a COPY's source file is used. */
+	int file;
+	int nin = take_fds(&mh, &file);
+	if (n == 0) {
+		if (file >= 0)
+			close(file);
 		return hang_up(chan);	/* the monitor closed its end, or sent nothing */
+	}
 	struct uu_req q;
-	if ((size_t)n > sizeof(reqbuf) || (size_t)n < sizeof(q))
+	int bad = (size_t)n > sizeof(reqbuf) || (size_t)n < sizeof(q);
+	if (!bad) {
+		memcpy(&q, reqbuf, sizeof(q));
+		int by_file = (q.flags & UU_SRC_FILE) != 0;
+		bad = q.magic != UU_REQ_MAGIC || q.arg_len > UU_ARG_MAX ||
+		      (by_file ? !src_file_request(&q, nin, file) : q.data_len > UU_CHUNK) ||
+		      (size_t)n != sizeof(q) + q.arg_len + (by_file ? 0 : q.data_len) || areas() < 0;
+		if (!by_file && file >= 0) {
+			close(file);
+			file = -1;
+		}
+	}
+	if (bad) {
+		if (file >= 0)
+			close(file);
 		return reply(chan, -EINVAL, 0, NULL, 0) < 0 ? hang_up(chan) : 0;
-	memcpy(&q, reqbuf, sizeof(q));
-	if (q.magic != UU_REQ_MAGIC || q.arg_len > UU_ARG_MAX || q.data_len > UU_CHUNK ||
-	    (size_t)n != sizeof(q) + q.arg_len + q.data_len || areas() < 0)
-		return reply(chan, -EINVAL, 0, NULL, 0) < 0 ? hang_up(chan) : 0;
+	}
 	const char *arg = reqbuf + sizeof(q), *data = arg + q.arg_len;
 
 	char out[sizeof(repbuf) - sizeof(struct uu_rep)];
@@ -422,10 +567,11 @@ int uf__serve_request(struct uf__ctx *c, int chan)
 	uint32_t len = 0;
 	int fds[UU_READ_MAX];
 	size_t nfds = 0;
+	uint32_t unit = 0;
 	switch (q.op) {
 	case UU_OP_IOCTL:
 		uf__wake_defer(1);	/* until the reply is sent (user.h) */
-		ret = serve_ioctl(c, &q, arg, data, out);
+		ret = serve_ioctl(c, &q, arg, data, file, out, &unit);
 		len = (q.flags & UU_ARG_UNREADABLE) || q.arg_len != _IOC_SIZE(q.request) ? 0 : q.arg_len;
 		break;
 	case UU_OP_READ:
@@ -456,7 +602,9 @@ int uf__serve_request(struct uf__ctx *c, int chan)
 	default:
 		ret = -EINVAL;
 	}
-	int sent = reply_fds(chan, ret, (uint32_t)uf__bell_handover(c), out, len, fds, nfds);
+	if (file >= 0)
+		close(file);	/* read by now (a file comes only with a COPY) */
+	int sent = reply_fds(chan, ret, (uint32_t)uf__bell_handover(c), unit, out, len, fds, nfds);
 	uf__wake_defer(0);
 	/* Passed on (or lost with the monitor): not ours to keep. */
 	for (size_t i = 0; i < nfds; i++)

@@ -16,7 +16,14 @@
  *   2. Requests on the channel: an ioctl (its argument, and for UFFDIO_COPY
  *      the source bytes) or a read.  The target runs it with the same code as
  *      in-process calls and answers with the result and the argument as the
- *      call left it.
+ *      call left it.  A COPY's source travels UU_CHUNK bytes a request in
+ *      the datagram; a huge page's is needed whole by the fill, more than a
+ *      datagram holds, so for those the target answers the first request
+ *      with the unit it needs (struct uu_rep's unit; the copy not run) and
+ *      the monitor sends each piece's source in a file of its own passed
+ *      with the request (a memfd, UU_SRC_FILE), which the target reads into
+ *      a buffer of one huge page: no state between requests, and never more
+ *      than one destination page of memory for whatever a peer sends.
  *
  * Why the hello goes through the descriptor: no name to find (an abstract
  * socket would stop at network namespaces, a path at mount namespaces), and
@@ -47,7 +54,7 @@
 
 #include <stdint.h>
 
-#define UU_WIRE_VERSION		1
+#define UU_WIRE_VERSION		2
 #define UU_HELLO_MAGIC		0x4f4c4c4548465555ull	/* "UUFHELLO" */
 #define UU_REQ_MAGIC		0x51524655u		/* "UFRQ" */
 #define UU_REP_MAGIC		0x50524655u		/* "UFRP" */
@@ -65,6 +72,9 @@
 
 /* Source bytes carried by one request (UFFDIO_COPY is split into these). */
 #define UU_CHUNK		(64u * 1024)
+/* The largest unit a target may ask a COPY's source in (a 1 GiB huge
+ * page): a monitor refuses a larger one. */
+#define UU_UNIT_MAX		(1u << 30)
 /* Messages returned by one read request. */
 #define UU_READ_MAX		128u
 /* Largest argument of any userfaultfd ioctl (struct uffdio_api is 24). */
@@ -95,6 +105,11 @@ enum uu_op {
  * way, so the errors come in the kernel's order. */
 #define UU_ARG_UNREADABLE	0x1u
 #define UU_ARG_READONLY		0x2u
+/* UFFDIO_COPY: the source bytes (data_len of them) are at the start of the
+ * one file passed with the request (SCM_RIGHTS: a memfd; a file that is not
+ * shmem or hugetlbfs, where a read could block, is refused), not in the
+ * datagram.  The target reads at most the destination's unit of it. */
+#define UU_SRC_FILE		0x4u
 
 struct uu_req {
 	uint32_t magic;			/* UU_REQ_MAGIC */
@@ -112,6 +127,9 @@ struct uu_rep {
 	int32_t ret;			/* 0 or -errno; UU_OP_READ: messages, or -errno */
 	uint32_t retract;		/* take one doorbell datagram off the descriptor */
 	uint32_t len;			/* bytes that follow: the argument, or the messages */
+	uint32_t unit;			/* UFFDIO_COPY not run (ret -EMSGSIZE): send the
+					 * source in pieces of this many bytes, each
+					 * through a file (UU_SRC_FILE); else 0 */
 };
 
 #endif /* UF_USER_WIRE_H */

@@ -15,7 +15,8 @@
  *  - a channel opened with a real hello through the descriptor;
  * then a sequence of datagrams: requests with any header fields (magic,
  * operation, request number, flags, lengths), truncated, oversized or
- * empty, raw bytes, hellos with odd contents and ancillary data (no
+ * empty, raw bytes (a request whose flags name a source file, UU_SRC_FILE,
+ * comes with a memfd), hellos with odd contents and ancillary data (no
  * descriptor, several, the wrong kind, the descriptor itself), and valid
  * requests mixed in.  Every datagram on a channel must get one well-formed
  * reply (or, empty, close the channel).
@@ -478,6 +479,8 @@ static int32_t get_reply(int i, const struct uu_req *sent, int well_formed)
 		die("a positive result that is not a read's count");
 	if (r.ret < -4095)
 		die("a result that is no errno");
+	if (r.unit)
+		die("a COPY's unit asked for where no memory has huge pages");
 	if (getenv("UF_WIRE_DUMP")) {	/* to see what an input does */
 		const uint64_t *a = (const uint64_t *)(const void *)(dgram + sizeof(*sent));
 		fprintf(stderr, "req op %u request %#llx flags %#x arg %u data %u: %#llx %#llx %#llx -> %d\n",
@@ -488,10 +491,30 @@ static int32_t get_reply(int i, const struct uu_req *sent, int well_formed)
 	return r.ret;
 }
 
-/* Send len bytes of dgram on channel i; an empty datagram closes it. */
-static void send_on(int i, size_t len)
+/* A COPY's source file (UU_SRC_FILE, wire.h): made once, a pattern. */
+static int src_memfd = -1;
+
+/* Send len bytes of dgram on channel i, with descriptor file attached
+ * unless -1; an empty datagram closes the channel. */
+static void send_with(int i, size_t len, int file)
 {
-	ssize_t n = send(chans[i], dgram, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	struct iovec iov = { dgram, len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (file >= 0) {
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &file, sizeof(int));
+	}
+	ssize_t n = sendmsg(chans[i], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0 && errno == EMSGSIZE)
 		return;			/* more than the socket takes: nothing sent */
 	if (n != (ssize_t)len) {
@@ -505,6 +528,11 @@ static void send_on(int i, size_t len)
 			die("an empty datagram did not end the channel");
 		close_channel(i);
 	}
+}
+
+static void send_on(int i, size_t len)
+{
+	send_with(i, len, -1);
 }
 
 /* A request built from fields: any header, an argument of known layout
@@ -560,7 +588,12 @@ static void structured_request(struct rd *in, int i)
 	for (size_t j = 0; j < dlen && sizeof(q) + body + j < sizeof(dgram); j++)
 		dgram[sizeof(q) + body + j] = (char)(j * 13 + 5);
 	int well_formed = len == sizeof(q) + q.arg_len + q.data_len;
-	send_on(i, len);
+	/* A request that names a source file gets one (the source file's
+	 * checks are the target's: wire.h). */
+	int file = q.flags & UU_SRC_FILE ? src_memfd : -1;
+	if (file >= 0)
+		well_formed = len == sizeof(q) + q.arg_len;
+	send_with(i, len, file);
 	if (len == 0)
 		return;
 	int32_t ret = get_reply(i, &q, well_formed);
@@ -893,6 +926,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(77);
 	}
 	uf_close(fd);
+	/* Two requests' worth of source, for COPYs that name a file. */
+	static unsigned char pat[2 * UU_CHUNK];
+	for (size_t i = 0; i < sizeof(pat); i++)
+		pat[i] = (unsigned char)(i * 11 + 3);
+	src_memfd = memfd_create("wire-src", MFD_CLOEXEC);
+	if (src_memfd < 0 || write(src_memfd, pat, sizeof(pat)) != (ssize_t)sizeof(pat))
+		die("the source file");
 	return 0;
 }
 
