@@ -176,17 +176,13 @@ void uf__wp_mark(struct uf__map *m, uint8_t *st, int on)
  * first use, since a fill may run in a SIGBUS handler). */
 static __thread char scratch[4096] __attribute__((tls_model("initial-exec")));
 
-/* COPY's page written into the map's own file from the program's source
+/* COPY's page written into the map's own file fd from the program's source
  * src, a page no engine memory is part of: pwrite() reads the source as the
  * kernel's copy does (a bad one is EFAULT) and puts the page in the file
  * without the alias view's fault, zeroing and page table entry (~1.5 us a
- * page less).  1 if the file is not there to write (the alias is used);
- * signal-safe. */
-static int write_file(struct uf__map *m, size_t off, const char *src)
+ * page less).  Signal-safe. */
+static int write_file(const struct uf__map *m, int fd, size_t off, const char *src)
 {
-	int fd = uf__map_fd(m);
-	if (fd < 0)
-		return 1;
 	ssize_t n = pwrite(fd, src, m->page, (off_t)off);
 	if (n == (ssize_t)m->page)
 		return 0;
@@ -198,9 +194,9 @@ static int write_file(struct uf__map *m, size_t off, const char *src)
 }
 
 /* One page of a fill; the caller holds the page busy (state *st).  data:
- * COPY's source, read before the page was taken, or with direct the
- * program's source itself, outside engine memory (write_file). */
-static int fill_page(struct uf__map *m, uintptr_t a, enum op op, const char *data, int direct,
+ * COPY's source, read before the page was taken, or, with a file (>= 0),
+ * the program's source itself, outside engine memory (write_file). */
+static int fill_page(struct uf__map *m, uintptr_t a, enum op op, const char *data, int file,
 		     int wp, uint8_t *st)
 {
 	size_t off = a - m->start;
@@ -230,17 +226,11 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, const char *dat
 		if (uf__kind_hugetlb(m->ops->kind) &&
 		    madvise(m->alias + off, m->page, MADV_POPULATE_WRITE) < 0)
 			return -ENOMEM;
-		if (direct) {
-			int w = write_file(m, off, data);
+		if (file >= 0) {
+			int w = write_file(m, file, off, data);
 			if (w < 0)
 				return w;
-			if (w == 0)
-				break;
-			/* No file after all: the source is read as before,
-			 * by a system call (it is no engine memory). */
-			if (read_src(scratch, (uintptr_t)data, m->page) < 0)
-				return -EFAULT;
-			data = scratch;
+			break;
 		}
 		memcpy(m->alias + off, data, m->page);
 		break;
@@ -369,6 +359,9 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 		if (!data)
 			return -ENOMEM;
 	}
+	/* The kept file, checked once a call (an fstat): the program may
+	 * have closed it and reused its number (LIMITATIONS). */
+	int file = op == OP_COPY ? uf__map_fd(m) : -1;
 	long long done = 0;
 	for (uintptr_t a = dst; a < dst + len; a += m->page) {
 		size_t pg = uf__pgidx(m, a);
@@ -384,7 +377,7 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 			}
 		}
 		uintptr_t from = src + (a - dst);
-		int direct = op == OP_COPY && m->fd >= 0 && src_is_plain(from, m->page);
+		int direct = file >= 0 && src_is_plain(from, m->page);
 		/* As the kernel: the source is copied in first (so an
 		 * unreadable one is EFAULT even onto an existing page), and
 		 * before the page is held busy, so a source inside it faults
@@ -396,7 +389,8 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 			break;
 		}
 		uint8_t st = uf__page_lock(m, pg);
-		r = fill_page(m, a, op, direct ? (const char *)from : data, direct, wp, &st);
+		r = fill_page(m, a, op, direct ? (const char *)from : data, direct ? file : -1, wp,
+			      &st);
 		uf__page_unlock(m, pg, st);
 		/* The source first, as above: EFAULT before EEXIST. */
 		if (r == -EEXIST && direct && read_src(data, from, m->page) < 0)
