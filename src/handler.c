@@ -8,6 +8,10 @@
  * may be woken for one message: the descriptor is non-blocking, so the losers
  * read EAGAIN and go back to poll.
  *
+ * On a user-engine descriptor of this process the threads do not poll: they
+ * sleep as the engine's idle readers (src/user/queue.c), woken directly by
+ * a fault, which saves the doorbell's three system calls and the poll.
+ *
  * The threads wait at a gate until all of them exist: if one cannot be
  * created, the others leave without serving, so a failed start never calls
  * a callback (a fault may already be pending when start is called).
@@ -33,6 +37,8 @@ struct uf_handler {
 	atomic_int error;		/* first failure, 0 if none */
 	atomic_uint live;		/* threads still serving */
 	atomic_ullong count;		/* messages dispatched */
+	atomic_int stopping;		/* set with the stop: idle readers look here */
+	struct uf__ctx *idle;		/* held: a user-engine context served idly */
 	pthread_mutex_t gate_lock;
 	pthread_cond_t gate_cond;
 	int gate;			/* 0 wait, 1 serve, -1 leave at once */
@@ -65,6 +71,9 @@ UF_EXPORT void uf_handler_opts_init(struct uf_handler_opts *opts)
 
 static void signal_stop(struct uf_handler *h)
 {
+	atomic_store(&h->stopping, 1);
+	if (h->idle)
+		uf__idle_wake_all(h->idle);
 	uint64_t one = 1;
 	/* An eventfd write only fails when the counter would overflow, which
 	 * means it is already readable: the stop is signalled either way. */
@@ -80,14 +89,9 @@ static void fail(struct uf_handler *h, int err)
 	signal_stop(h);
 }
 
-/* Read what is pending and dispatch it.  0 to go on, or -errno. */
-static int serve_batch(struct uf_handler *h, struct uffd_msg *msgs)
+/* Dispatch n messages read.  0 to go on, or -errno. */
+static int dispatch(struct uf_handler *h, struct uffd_msg *msgs, ssize_t n)
 {
-	ssize_t n = uf_read(h->fd, msgs, h->opts.batch);
-	if (n == -EAGAIN || n == -EINTR)
-		return 0;		/* another thread took it, or a signal */
-	if (n < 0)
-		return (int)n;
 	for (ssize_t i = 0; i < n; i++) {
 		uf_msg_fn fn = msgs[i].event == UFFD_EVENT_PAGEFAULT ? h->opts.on_fault
 								     : h->opts.on_event;
@@ -101,6 +105,37 @@ static int serve_batch(struct uf_handler *h, struct uffd_msg *msgs)
 	return 0;
 }
 
+/* Read what is pending and dispatch it.  0 to go on, or -errno. */
+static int serve_batch(struct uf_handler *h, struct uffd_msg *msgs)
+{
+	ssize_t n = uf_read(h->fd, msgs, h->opts.batch);
+	if (n == -EAGAIN || n == -EINTR)
+		return 0;		/* another thread took it, or a signal */
+	if (n < 0)
+		return (int)n;
+	return dispatch(h, msgs, n);
+}
+
+/* The loop as an idle reader of the user engine. */
+static void serve_idle(struct uf_handler *h, struct uffd_msg *msgs)
+{
+	uf__idle_serving(h->idle, h->fd);
+	while (!atomic_load(&h->stopping)) {
+		ssize_t n = uf__idle_read(h->idle, h->fd, msgs, h->opts.batch);
+		if (n == -EAGAIN) {
+			uf__idle_wait(h->idle, &h->stopping);
+			continue;
+		}
+		int r = n < 0 ? (int)n : dispatch(h, msgs, n);
+		if (r < 0) {
+			fail(h, r);
+			break;
+		}
+	}
+	uf__idle_serving(NULL, -1);
+	uf__idle_leave(h->idle, h->fd);
+}
+
 static void *serve(void *arg)
 {
 	struct uf_handler *h = arg;
@@ -110,6 +145,10 @@ static void *serve(void *arg)
 	msgs = calloc(h->opts.batch, sizeof(*msgs));
 	if (!msgs) {
 		fail(h, -ENOMEM);
+		goto out;
+	}
+	if (h->idle) {
+		serve_idle(h, msgs);
 		goto out;
 	}
 	for (;;) {
@@ -171,6 +210,7 @@ UF_EXPORT int uf_handler_start(int fd, const struct uf_handler_opts *opts, struc
 	h->nthreads = opts->nthreads ? opts->nthreads : 1;
 	h->threads = calloc(h->nthreads, sizeof(*h->threads));
 	h->stopfd = eventfd(0, EFD_CLOEXEC);
+	h->idle = uf__idle_open(fd);
 	int err = 0, set_nonblock = 0;
 	if (!h->threads)
 		err = -ENOMEM;
@@ -206,6 +246,8 @@ UF_EXPORT int uf_handler_start(int fd, const struct uf_handler_opts *opts, struc
 fail_early:
 	if (set_nonblock)
 		fcntl(fd, F_SETFL, fl);
+	if (h->idle)
+		uf__idle_close(h->idle);
 	if (h->stopfd >= 0)
 		close(h->stopfd);
 	pthread_cond_destroy(&h->gate_cond);
@@ -235,6 +277,8 @@ UF_EXPORT int uf_handler_stop(struct uf_handler *h)
 	for (unsigned i = 0; i < h->nthreads; i++)
 		pthread_join(h->threads[i], NULL);
 	int err = atomic_load(&h->error);
+	if (h->idle)
+		uf__idle_close(h->idle);
 	close(h->stopfd);
 	pthread_cond_destroy(&h->gate_cond);
 	pthread_mutex_destroy(&h->gate_lock);

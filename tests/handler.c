@@ -2,10 +2,12 @@
 /*
  * handler.c - the handler helper (uf_handler_*): a real faulting workload
  * served on 1 and 4 threads, failure of a callback, argument checks, a
- * prompt stop when idle, and non-fault events going to on_event.
+ * prompt stop when idle, readiness while a handler serves, and non-fault
+ * events going to on_event.
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -416,6 +418,89 @@ static void test_stop_idle(const struct t_env *env)
 	}
 }
 
+/* A fault callback that holds the first fault until told to go on. */
+struct holding {
+	struct served s;
+	int held;		/* the first fault arrived and is held */
+	int go;			/* let it go */
+};
+
+static int on_fault_holding(int fd, const struct uffd_msg *msg, void *user)
+{
+	struct holding *hd = user;
+	if (!__atomic_exchange_n(&hd->held, 1, __ATOMIC_SEQ_CST))
+		T_ASSERT(t_wait_flag(&hd->go, ARRIVE_MS));
+	return on_fault(fd, msg, &hd->s);
+}
+
+static short poll_in(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n = poll(&p, 1, timeout_ms);
+	T_SYS(n);
+	return n ? p.revents : 0;
+}
+
+/* Readiness around a handler is the kernel's: POLLIN while a fault waits
+ * that the handler is too busy to read, none once it is served, and, after
+ * the handler stopped, POLLIN for a new fault.  (The user engine hands a
+ * fault to a sleeping handler thread without the doorbell; it must ring it
+ * whenever no such thread is there.) */
+static void test_poll_with_handler(const struct t_env *env)
+{
+	int fd = t_uffd(env, O_CLOEXEC | O_NONBLOCK, 0);
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = 4;
+	char *mem = mmap(NULL, n * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_ASSERT(mem != MAP_FAILED);
+	T_OK(uf_register(fd, mem, n * pg, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	char *src = t_buffer(n * pg, 24);
+	struct holding hd = { .s = { .base = mem, .src = src, .len = n * pg, .page = pg } };
+	struct uf_handler_opts o = UF_HANDLER_OPTS_INIT;
+	o.on_fault = on_fault_holding;
+	o.user = &hd;
+	struct uf_handler *h;
+	T_OK(uf_handler_start(fd, &o, &h));
+	T_EQ(poll_in(fd, 0), 0);
+
+	/* The first fault is held in the callback: the handler is busy, so a
+	 * second one is pending and the descriptor is readable. */
+	struct toucher t[3] = { { .addr = mem }, { .addr = mem + pg }, { .addr = mem + 2 * pg } };
+	t_spawn(&t[0].th, touch, &t[0]);
+	T_EQ(wait_int(&hd.held, 1), 1);
+	T_EQ(poll_in(fd, 0), 0);	/* the held one was read */
+	t_spawn(&t[1].th, touch, &t[1]);
+	T_EQ(poll_in(fd, ARRIVE_MS), POLLIN);
+	__atomic_store_n(&hd.go, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 2; i++) {
+		T_ASSERT(t_wait_flag(&t[i].done, ARRIVE_MS));
+		t_join(&t[i].th);
+		T_EQ(t[i].got, src[i * pg]);
+	}
+	T_EQ(hd.s.faults, 2);
+	T_EQ(poll_in(fd, 0), 0);	/* nothing left to read */
+
+	/* Served by a sleeping handler thread: nothing left readable either. */
+	T_EQ(mem[3 * pg], src[3 * pg]);
+	T_EQ(poll_in(fd, 0), 0);
+	T_OK(uf_handler_stop(h));
+	T_EQ(poll_in(fd, 0), 0);
+
+	/* No handler: a new fault makes the descriptor readable. */
+	t_spawn(&t[2].th, touch, &t[2]);
+	T_EQ(poll_in(fd, ARRIVE_MS), POLLIN);
+	struct uffd_msg m;
+	T_EQ(uf_read(fd, &m, 1), 1);
+	T_EQX(m.arg.pagefault.address, (__u64)(uintptr_t)(mem + 2 * pg));
+	T_EQ(poll_in(fd, 0), 0);
+	T_OK(uf_copy(fd, mem + 2 * pg, src + 2 * pg, pg, 0, NULL));
+	T_ASSERT(t_wait_flag(&t[2].done, ARRIVE_MS));
+	t_join(&t[2].th);
+	T_EQ(t[2].got, src[2 * pg]);
+	T_OK(uf_close(fd));
+	munmap(src, n * pg);
+	munmap(mem, n * pg);
+}
+
 /* Pages dropped with MADV_DONTNEED: a UFFD_EVENT_REMOVE for on_event, then
  * faults again for on_fault when touched. */
 static void remove_events(const struct t_env *env, int with_on_event)
@@ -480,6 +565,7 @@ static const struct t_case cases[] = {
 	{ "invalid_opts", test_invalid_opts, T_MEM_NONE, 0 },
 	{ "start_failure", test_start_failure, T_MEM_NONE, 0 },
 	{ "stop_idle", test_stop_idle, T_MEM_NONE, 0 },
+	{ "poll_with_handler", test_poll_with_handler, T_MEM_NONE, 0 },
 	{ "on_event_remove", test_on_event_remove, T_MEM_NONE, 0 },
 	{ "events_without_on_event", test_events_without_on_event, T_MEM_NONE, 0 },
 	{ 0 }

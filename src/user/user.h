@@ -77,9 +77,14 @@ struct uf__ctx {
 	atomic_uint npending;
 	atomic_ullong seq;		/* fault order */
 	atomic_flag bell_lock;
-	int bell;			/* a doorbell datagram is queued, or on its way */
+	atomic_int bell;		/* a doorbell datagram is queued, or on its way
+					 * (written under bell_lock, read without it) */
 	int sending;			/* on its way: rung, not sent yet */
 	atomic_int bell_stale;		/* npending fell to 0 where it could not retract */
+	/* This process's readers asleep on idle_seq (a futex), not on the
+	 * doorbell: uf_handler() threads (queue.c, "idle readers"). */
+	atomic_int idle_n;
+	atomic_uint idle_seq;
 
 	/* Events (events.c): queued by uf_madvise()/uf_munmap() callers,
 	 * who wait until they are read; fills fail with EAGAIN meanwhile. */
