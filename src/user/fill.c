@@ -359,7 +359,7 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 		if (!data)
 			return -ENOMEM;
 	}
-	/* The kept file, checked once a call (an fstat): the program may
+	/* The kept file, checked once a call (an lseek): the program may
 	 * have closed it and reused its number (LIMITATIONS). */
 	int file = op == OP_COPY ? uf__map_fd(m) : -1;
 	long long done = 0;

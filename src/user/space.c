@@ -19,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include "user.h"
 
 static _Atomic(struct uf__table *) table;
@@ -191,25 +194,44 @@ void uf__table_publish(struct uf__table *t)
 }
 
 
+/* A kept file is told from whatever the program may have put at its number
+ * by its file position: nothing reads or writes it at its position (pwrite
+ * does not move it), so it stays where it was set, a random place far
+ * beyond any size, which another open file has only if it is a copy of the
+ * same one.  lseek() tells it in 0.2 us, fstat() (device and inode) took
+ * 0.45 us of every COPY. */
+static long long kept_pos(const struct uf__map *m)
+{
+	unsigned long long r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (unsigned long long)(uintptr_t)m ^ (unsigned long long)ts.tv_nsec ^
+		    ((unsigned long long)ts.tv_sec << 30);
+	}
+	/* In [2^61, 2^62): positive, and no file gets that big. */
+	return (long long)((r & ((1ULL << 61) - 1)) | (1ULL << 61));
+}
+
 int uf__map_keep_fd(struct uf__map *m, int fd)
 {
-	struct stat st;
-	if (uf__kind_hugetlb(m->ops->kind) || fstat(fd, &st) < 0)
+	if (uf__kind_hugetlb(m->ops->kind))
 		return 0;	/* hugetlbfs has no write(2) */
+	long long pos = kept_pos(m);
+	if (lseek(fd, (off_t)pos, SEEK_SET) != (off_t)pos)
+		return 0;
 	if (atomic_fetch_add(&kept_fds, 1) >= KEPT_FDS_MAX) {
 		atomic_fetch_sub(&kept_fds, 1);
 		return 0;
 	}
-	m->fd_dev = st.st_dev;
-	m->ino = st.st_ino;
+	m->fd_pos = pos;
 	m->fd = fd;
 	return 1;
 }
 
 int uf__map_fd(const struct uf__map *m)
 {
-	struct stat st;
-	if (m->fd < 0 || fstat(m->fd, &st) < 0 || st.st_dev != m->fd_dev || st.st_ino != m->ino)
+	if (m->fd < 0 || lseek(m->fd, 0, SEEK_CUR) != (off_t)m->fd_pos)
 		return -1;
 	return m->fd;
 }

@@ -247,10 +247,11 @@ struct uf__map {
 	 * fault path, fills, MOVE and madvise leave it alone and retry. */
 	atomic_int frozen;
 	/* The engine's memfd behind a private map, kept open so that COPY
-	 * writes it with pwrite() (fill.c), or -1.  fd_dev and ino say it is
-	 * still that file: a program may close descriptors it did not open. */
+	 * writes it with pwrite() (fill.c), or -1.  Its file position, set to
+	 * fd_pos, says it is still that file: a program may close descriptors
+	 * it did not open (space.c, uf__map_fd). */
 	int fd;
-	unsigned long long fd_dev;
+	long long fd_pos;
 };
 
 /* A piece of a map with one owner and one mode (mode 0: not registered). */
