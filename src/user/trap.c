@@ -274,10 +274,8 @@ static void chain(int sig, siginfo_t *si, void *uc)
 	get_next(&next);
 	if (next.sa_flags & SA_SIGINFO) {
 		if (next.sa_sigaction) {
-			sigset_t m = ((ucontext_t *)uc)->uc_sigmask;
-			for (int s = 1; s < NSIG; s++)
-				if (sigismember(&next.sa_mask, s))
-					sigaddset(&m, s);
+			sigset_t m;
+			sigorset(&m, &((ucontext_t *)uc)->uc_sigmask, &next.sa_mask);
 			if (!(next.sa_flags & SA_NODEFER))
 				sigaddset(&m, sig);
 			sigset_t mine;
@@ -287,10 +285,8 @@ static void chain(int sig, siginfo_t *si, void *uc)
 			return;
 		}
 	} else if (next.sa_handler != SIG_DFL && next.sa_handler != SIG_IGN) {
-		sigset_t m = ((ucontext_t *)uc)->uc_sigmask, mine;
-		for (int s = 1; s < NSIG; s++)
-			if (sigismember(&next.sa_mask, s))
-				sigaddset(&m, s);
+		sigset_t m, mine;
+		sigorset(&m, &((ucontext_t *)uc)->uc_sigmask, &next.sa_mask);
 		if (!(next.sa_flags & SA_NODEFER))
 			sigaddset(&m, sig);
 		pthread_sigmask(SIG_SETMASK, &m, &mine);
@@ -342,10 +338,8 @@ static void sigbus_due(void *addr, ucontext_t *uc)
 	si.si_signo = SIGBUS;
 	si.si_code = BUS_ADRERR;
 	si.si_addr = addr;
-	sigset_t m = uc->uc_sigmask;
-	for (int s = 1; s < NSIG; s++)
-		if (sigismember(&act.sa_mask, s))
-			sigaddset(&m, s);
+	sigset_t m;
+	sigorset(&m, &uc->uc_sigmask, &act.sa_mask);
 	if (!(act.sa_flags & SA_NODEFER))
 		sigaddset(&m, SIGBUS);
 	/* No need to block everything again afterwards: only our return is
