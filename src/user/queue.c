@@ -331,7 +331,11 @@ int uf__bell_handover(struct uf__ctx *c)
 
 static unsigned wait_woken(struct slot *s)
 {
-	unsigned w;
+	unsigned w = atomic_load(&s->word);
+	/* Unless the handler already answered: a handler woken on this CPU
+	 * may have preempted this thread as soon as it was woken. */
+	if (st(w) == SLOT_WOKEN)
+		return w;
 	sched_yield();
 	long start = now_ns(), t;
 	int n = 0;
