@@ -119,7 +119,7 @@ def sane(where, s, rate_key):
     check(s[rate_key] > 0, where + ": " + rate_key)
 
 names = [f["name"] for f in d["floor"]]
-for n in ("first_touch_write", "memcpy_hot", "signal", "futex_one_cpu", "futex_two_cpus"):
+for n in ("first_touch_write", "memcpy_hot", "signal", "memfd_write", "guard_trip", "futex_one_cpu", "futex_two_cpus"):
     check(n in names, "floor lacks " + n)
 for f in d["floor"]:
     if f["status"] == "ok":

@@ -103,7 +103,7 @@ struct bench_floor_row {
 	char why[160];
 	struct bench_stats st;
 };
-#define BENCH_NFLOOR 8
+#define BENCH_NFLOOR 10
 
 struct bench_opts {
 	int quick;

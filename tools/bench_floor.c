@@ -9,6 +9,13 @@
  * those is measured here, pinned to the CPU the pinned rows use, except the
  * ping-pong across two CPUs (the cost the unpinned rows pay).
  *
+ * The user engine's own steps are measured too, without the engine: the
+ * write of a page into a memfd (how it fills one), and the trip a guarded
+ * page makes (the access traps to SIGSEGV, the handler removes the guard
+ * marker, the access maps the page from the file).  Those two and a
+ * hand-off (ping-pong on one CPU) or nothing (in-thread) are what a user
+ * engine fault cannot be cheaper than: docs/BENCHMARKS.md sums them.
+ *
  * Operations far below the clock's resolution (memcpy, an empty system
  * call) are timed in batches; their percentiles are over batch means.
  */
@@ -174,6 +181,93 @@ static void signal_round_trip(struct bench_floor_row *r, size_t n, uint64_t *lat
 	done(r, lat, n, n, wall);
 }
 
+/* ---- the user engine's steps -------------------------------------------- */
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
+static size_t guard_page;
+
+/* Show the page: what the engine's trap does once the page is filled. */
+static void on_guard_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)(guard_page - 1);
+	madvise((void *)a, guard_page, MADV_GUARD_REMOVE);
+}
+
+/* Two rows: pwrite() of a new page into a memfd, then a guarded page's
+ * trip, over the pages just written (mapped shared, as the engine's
+ * private memory is). */
+static void memfd_steps(struct bench_floor_row *wr, struct bench_floor_row *tr, size_t n,
+			size_t page, uint64_t *lat)
+{
+	char *src = malloc(page);
+	int fd = memfd_create("userfault-bench-floor", MFD_CLOEXEC);
+	if (!src || fd < 0 || ftruncate(fd, (off_t)(n * page)) < 0) {
+		failed(wr, "memfd", -errno);
+		failed(tr, "memfd", -errno);
+		goto out;
+	}
+	memset(src, 0x5a, page);
+	uint64_t t0 = bench_now_ns();
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = bench_now_ns();
+		if (pwrite(fd, src, page, (off_t)(i * page)) != (ssize_t)page) {
+			failed(wr, "pwrite", -errno);
+			failed(tr, "pwrite", -errno);
+			goto out;
+		}
+		lat[i] = bench_now_ns() - a;
+	}
+	done(wr, lat, n, n, bench_now_ns() - t0);
+
+	char *m = mmap(NULL, n * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		failed(tr, "mmap", -errno);
+		goto out;
+	}
+	if (madvise(m, n * page, MADV_GUARD_INSTALL) < 0) {
+		tr->status = ST_NA;
+		snprintf(tr->why, sizeof(tr->why), "no guard markers (MADV_GUARD_INSTALL: %s)",
+			 strerror(errno));
+		munmap(m, n * page);
+		goto out;
+	}
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_guard_fault;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	guard_page = page;
+	if (sigaction(SIGSEGV, &sa, &old) < 0) {
+		failed(tr, "sigaction", -errno);
+		munmap(m, n * page);
+		goto out;
+	}
+	t0 = bench_now_ns();
+	unsigned sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = bench_now_ns();
+		sum += *(volatile unsigned char *)(m + i * page);
+		lat[i] = bench_now_ns() - a;
+	}
+	uint64_t wall = bench_now_ns() - t0;
+	sigaction(SIGSEGV, &old, NULL);
+	munmap(m, n * page);
+	if (sum != 0x5au * n)
+		failed(tr, "the pages read back wrong", -EIO);
+	else
+		done(tr, lat, n, n, wall);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(src);
+}
+
 /* ---- futex ping-pong --------------------------------------------------- */
 
 struct pingpong {
@@ -258,6 +352,10 @@ size_t bench_floor(const struct bench_opts *o, const struct bench_env *env,
 	empty_syscall(r, n, lat);
 	r = add(rows, &k, "signal", "signal round trip (tgkill self)");
 	signal_round_trip(r, n, lat);
+	r = add(rows, &k, "memfd_write", "memfd write of a new 4K page (pwrite)");
+	struct bench_floor_row *trip = add(rows, &k, "guard_trip",
+					   "guarded page: SIGSEGV, unguard, map");
+	memfd_steps(r, trip, n, env->page, lat);
 	r = add(rows, &k, "futex_one_cpu", "futex ping-pong, one CPU");
 	pingpong(r, n, env->pin_cpu, env->pin_cpu, lat);
 	r = add(rows, &k, "futex_two_cpus", "futex ping-pong, two CPUs");

@@ -42,6 +42,14 @@
  * not 0, adds to idle_seq and wakes.  All sequentially consistent: either
  * the waker sees the reader (and its idle_seq change fails the reader's
  * futex wait) or the reader sees npending and does not sleep.
+ *
+ * Before it sleeps, an idle reader spins a while (counted in spin_n, which
+ * spares whoever adds to npending even the futex call): on another CPU it
+ * then takes the next fault at once, where a sleeping one costs a wake-up
+ * across CPUs (~45 us here).  It yields as it spins, for the faulting
+ * thread that may need its CPU.  The same argument covers the spin: a
+ * spinner stops counting in spin_n only after its last look at npending,
+ * and then counts in idle_n and looks again before it sleeps.
  */
 #include <errno.h>
 #include <limits.h>
@@ -169,6 +177,8 @@ static int bell_sync_locked(struct uf__ctx *c, int fd)
 {
 	int want = atomic_load(&c->npending) > 0;
 	if (want && !c->bell) {
+		if (atomic_load(&c->spin_n) > 0)
+			return BELL_NONE;	/* it will see npending itself */
 		if (atomic_load(&c->idle_n) > 0)
 			return BELL_KICK;
 		c->bell = 1;
@@ -250,8 +260,28 @@ void uf__bell_sync(struct uf__ctx *c, int fd)
 	bell_act(c, what);
 }
 
+#define IDLE_SPIN_NS	20000L
+
 void uf__idle_wait(struct uf__ctx *c, atomic_int *stop)
 {
+	atomic_fetch_add(&c->spin_n, 1);
+	long start = now_ns();
+	int seen = 0;
+	/* A yield each time round: a faulting thread on this CPU gets it at
+	 * once, and on a CPU of its own this reader sees the next fault
+	 * within one system call (0.2 us). */
+	for (int n = 1; !atomic_load(stop); n++) {
+		if (atomic_load(&c->npending)) {
+			seen = 1;
+			break;
+		}
+		if ((n & 7) == 0 && now_ns() - start > IDLE_SPIN_NS)
+			break;
+		sched_yield();
+	}
+	atomic_fetch_sub(&c->spin_n, 1);
+	if (seen)
+		return;
 	atomic_fetch_add(&c->idle_n, 1);
 	unsigned seq = atomic_load(&c->idle_seq);
 	if (!atomic_load(stop) && atomic_load(&c->npending) == 0)

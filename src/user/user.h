@@ -81,8 +81,10 @@ struct uf__ctx {
 					 * (written under bell_lock, read without it) */
 	int sending;			/* on its way: rung, not sent yet */
 	atomic_int bell_stale;		/* npending fell to 0 where it could not retract */
-	/* This process's readers asleep on idle_seq (a futex), not on the
-	 * doorbell: uf_handler() threads (queue.c, "idle readers"). */
+	/* This process's readers waiting without the doorbell: spinning
+	 * (spin_n), or asleep on idle_seq, a futex (idle_n); uf_handler()
+	 * threads (queue.c, "idle readers"). */
+	atomic_int spin_n;
 	atomic_int idle_n;
 	atomic_uint idle_seq;
 
