@@ -49,7 +49,7 @@ if run 0 --help; then
 fi
 if run 0 bench --list; then
 	missing=
-	for r in copy copy-unpinned copy-random zeropage wp minor move copy-64k sigbus sigbus-64k \
+	for r in copy copy-unpinned copy-split copy-random zeropage wp minor move copy-64k sigbus sigbus-64k \
 		xproc xproc-unpinned; do
 		grep -Eq "^$r +" "$out" || missing="$missing $r"
 	done
@@ -128,7 +128,7 @@ for f in d["floor"]:
         check(f["status"] == "n/a" and f["why"], "floor %s: %s %r" % (f["name"], f["status"], f.get("why")))
 
 rows = {r["name"]: r for r in d["rows"]}
-for n in ("copy", "copy-unpinned", "zeropage", "wp", "minor", "move", "copy-64k", "sigbus",
+for n in ("copy", "copy-unpinned", "copy-split", "zeropage", "wp", "minor", "move", "copy-64k", "sigbus",
           "xproc", "xproc-unpinned", "copy-huge", "copy-huge-shared"):
     check(n in rows, "no row " + n)
 check(any(n.startswith("tput-") for n in rows), "no throughput rows")

@@ -501,6 +501,37 @@ static void test_poll_with_handler(const struct t_env *env)
 	munmap(mem, n * pg);
 }
 
+/* Closed under a running handler (which uf_handler_start(3) says not to
+ * do): the kernel's context lives on while a thread polls it, and the
+ * handler serves on; the user engine's handler holds no file, the context
+ * is released and the handler ends with EBADF (docs/LIMITATIONS.md). */
+static void test_closed_under_handler(const struct t_env *env)
+{
+	int fd = t_uffd(env, O_CLOEXEC | O_NONBLOCK, 0);
+	struct served s = { 0 };
+	struct uf_handler_opts o = UF_HANDLER_OPTS_INIT;
+	o.on_fault = on_fault;
+	o.user = &s;
+	struct uf_handler *h;
+	T_OK(uf_handler_start(fd, &o, &h));
+	t_msleep(20);
+	T_OK(uf_close(fd));
+	long t0 = now_ms();
+	while (uf_handler_running(h) && now_ms() - t0 < 1000)
+		t_msleep(1);
+	if (env->engine == UF_ENGINE_KERNEL) {
+		T_EQ(uf_handler_running(h), 1);
+		/* Woken by the stop; its next poll finds the number closed
+		 * (or reused: then whatever it is), so 0 or EBADF. */
+		int r = uf_handler_stop(h);
+		T_ASSERT(r == 0 || r == -EBADF);
+	} else {
+		T_EQ(uf_handler_running(h), 0);
+		T_ERR(uf_handler_stop(h), EBADF);
+	}
+	T_EQ(s.faults, 0);
+}
+
 /* Pages dropped with MADV_DONTNEED: a UFFD_EVENT_REMOVE for on_event, then
  * faults again for on_fault when touched. */
 static void remove_events(const struct t_env *env, int with_on_event)
@@ -566,6 +597,7 @@ static const struct t_case cases[] = {
 	{ "start_failure", test_start_failure, T_MEM_NONE, 0 },
 	{ "stop_idle", test_stop_idle, T_MEM_NONE, 0 },
 	{ "poll_with_handler", test_poll_with_handler, T_MEM_NONE, 0 },
+	{ "closed_under_handler", test_closed_under_handler, T_MEM_NONE, 0 },
 	{ "on_event_remove", test_on_event_remove, T_MEM_NONE, 0 },
 	{ "events_without_on_event", test_events_without_on_event, T_MEM_NONE, 0 },
 	{ 0 }

@@ -46,7 +46,7 @@ struct bench_row_def {
 	unsigned handlers;	/* handler threads (MODE_HANDLER, MODE_XPROC) */
 	size_t block;		/* bytes resolved per fault: 4 KiB or 64 KiB */
 	int random;		/* touch blocks in shuffled order */
-	int pinned;		/* every thread on one CPU */
+	int pinned;		/* PIN_*: where the threads run */
 	int picture;		/* 1: pinned headline, 2: unpinned headline (the SVG) */
 	int huge;		/* hugetlb memory, block = the huge page: HUGE_* */
 };
@@ -95,6 +95,13 @@ struct bench_engine {
 	int via;
 	__u64 features, ioctls;	/* UFFDIO_API(0) */
 	char why[256];		/* when !available */
+};
+
+/* Where a row's threads run. */
+enum {
+	PIN_NONE,		/* wherever the scheduler puts them */
+	PIN_ONE,		/* every thread on the pinned CPU */
+	PIN_SPLIT,		/* faulting threads there, resolvers on another */
 };
 
 struct bench_floor_row {

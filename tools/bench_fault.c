@@ -542,8 +542,17 @@ void bench_fault_row(const struct bench_opts *o, const struct bench_env *env,
 	}
 	r.m = &m;
 
-	/* Threads (and the child) inherit the main thread's affinity. */
-	if (d->pinned)
+	/* Threads (and the child) inherit the main thread's affinity: a split
+	 * row's resolvers are started on the other CPU, its faulting threads
+	 * on the pinned one. */
+	if (d->pinned == PIN_SPLIT && env->other_cpu < 0) {
+		cell->status = ST_NA;
+		snprintf(cell->why, sizeof(cell->why), "one CPU only");
+		goto out;
+	}
+	if (d->pinned == PIN_SPLIT)
+		bench_pin_to(env->other_cpu);
+	else if (d->pinned)
 		bench_pin(env);
 	else
 		bench_unpin(env);
@@ -611,6 +620,8 @@ void bench_fault_row(const struct bench_opts *o, const struct bench_env *env,
 		set_why(cell, ST_FAILED, r.err_what, err);
 		goto out;
 	}
+	if (d->pinned == PIN_SPLIT)
+		bench_pin(env);
 	err = run_touchers(o, d, &m, &r, cell, &touched, &ntouched);
 	resolver_stop(&r);
 	cell->messages = r.messages;

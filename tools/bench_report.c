@@ -241,7 +241,8 @@ void bench_print_json(const struct bench_run *r, FILE *f)
 		json_uint(&j, "handler_threads", d->handlers);
 		json_uint(&j, "bytes_per_fault", d->block);
 		json_string(&j, "order", d->random ? "random" : "sequential");
-		json_bool(&j, "pinned", d->pinned);
+		json_bool(&j, "pinned", d->pinned == PIN_ONE);
+		json_bool(&j, "split", d->pinned == PIN_SPLIT);
 		json_begin_object(&j, "engines");
 		for (int e = 0; e < BENCH_NENGINES; e++) {
 			const struct bench_cell *c = &row->cell[e];

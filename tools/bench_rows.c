@@ -65,6 +65,8 @@ size_t bench_rows_make(struct bench_row_def *rows, size_t max, unsigned nthreads
 	ADD("copy-unpinned", "MISSING+COPY 4K, handler, unpinned", OP_COPY, MODE_HANDLER, 1, 1, K4, 0, 0);
 	if (n)
 		rows[n - 1].picture = 2;
+	ADD("copy-split", "MISSING+COPY 4K, handler on another CPU", OP_COPY, MODE_HANDLER, 1, 1, K4, 0,
+	    PIN_SPLIT);
 	ADD("copy-random", "MISSING+COPY 4K, random order, pinned", OP_COPY, MODE_HANDLER, 1, 1, K4, 1, 1);
 	ADD("zeropage", "MISSING+ZEROPAGE (read), pinned", OP_ZEROPAGE, MODE_HANDLER, 1, 1, K4, 0, 1);
 	ADD("wp", "WP fault+WRITEPROTECT clear, pinned", OP_WP, MODE_HANDLER, 1, 1, K4, 0, 1);
