@@ -281,6 +281,20 @@ static long long op_copy(struct rig *x, __s64 *res)
 }
 static void after_copy(struct rig *x, long long r, __s64 res) { after_fill(x, r, res, seed_src); }
 
+/* COPY with MODE_WP: the protection is set before the pages show, and
+ * taken back with them if the show fails (fill.c, copy_run). */
+static long long op_copy_wp(struct rig *x, __s64 *res)
+{
+	char *src = t_buffer(4 * x->r.page, 0);
+	for (int i = 4; i < 8; i++)
+		t_fill(src + (i - 4) * x->r.page, x->r.page, SRC(i));
+	inj_thread(1);
+	long long r = uf_copy(x->fd, x->r.addr + 4 * x->r.page, src, 4 * x->r.page,
+			      UFFDIO_COPY_MODE_WP, res);
+	munmap(src, 4 * x->r.page);
+	return r;
+}
+
 static long long op_zeropage(struct rig *x, __s64 *res)
 {
 	return uf_zeropage(x->fd, x->r.addr + 4 * x->r.page, 4 * x->r.page, 0, res);
@@ -453,6 +467,8 @@ static const struct sweep fills[] = {
 	{ "continue", F_MODE_MINOR, 0, INJ_MEMORY, ENOMEM, op_continue, after_continue, E_FILL,
 	  setup_continue },
 	{ "copy+wp", F_MODE_M | F_MODE_WP, 0, INJ_MEMORY, ENOMEM, op_copy, after_copy, E_FILL, NULL },
+	{ "copy MODE_WP", F_MODE_M | F_MODE_WP, 0, INJ_MEMORY, ENOMEM, op_copy_wp, after_copy, E_FILL,
+	  NULL },
 	{ "register", F_MODE_M, 0, INJ_MEMORY, ENOMEM, op_register, NULL, E_MEM, NULL },
 	{ "unregister", F_MODE_M, 0, INJ_MEMORY, ENOMEM, op_unregister, after_unregister, E_MEM, NULL },
 	{ "writeprotect", F_MODE_M | F_MODE_WP, 0, INJ_MEMORY, ENOMEM, op_wp, after_wp, E_MEM, NULL },

@@ -390,6 +390,236 @@ static void test_copy_wp(const struct t_env *env)
 }
 
 /* ------------------------------------------------------------------------ */
+/* COPY of 64 KiB: the user engine writes such a run of small pages in one  */
+/* pwrite() and shows it in one call (fill.c copy_run); where the run stops */
+/* must not show.                                                           */
+
+#define RUN_PAGES 16
+
+/* The user engine opens a region lazily, in chunks of 2 MiB or more, on
+ * the first access; a fill into a chunk not yet open leaves the show to
+ * the opener.  open: fill and read the page after the run first, so that
+ * the run's chunk is open and its show is a system call. */
+static void open_after(int fd, char *run_end, size_t pg, int open)
+{
+	if (!open)
+		return;
+	char *fill = t_buffer(pg, 58);
+	T_OK(uf_copy(fd, run_end, fill, pg, 0, NULL));
+	T_ASSERT(t_check(run_end, pg, 58));
+	munmap(fill, pg);
+}
+
+/* A missing page must still fault: a read of it blocks with a MISSING
+ * message at its address, and goes on once a COPY fills it. */
+static void expect_missing(int fd, char *page, size_t pg)
+{
+	T_ASSERT(!f_present(page));
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, page, 0, 0);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(F_MSG_ADDR(&m), f_ul(page));
+	T_EQX(m.arg.pagefault.flags, 0);
+	f_touch_blocked(&t, 50);
+	char *fill = t_buffer(pg, 59);
+	T_OK(uf_copy(fd, page, fill, pg, 0, NULL));
+	f_touch_finish(&t, 2000);
+	T_ASSERT(t_check(page, pg, 59));
+	munmap(fill, pg);
+}
+
+/* A 64 KiB COPY over a range whose page k is there already: k pages done
+ * (EEXIST if k is 0), page k left as it was, the pages after it missing. */
+static void test_copy_run_present(const struct t_env *env)
+{
+	static const size_t ks[] = { 0, 1, 7, 14, 15 };
+	const size_t pg = env->page, len = RUN_PAGES * pg;
+	char *src = t_buffer(len, 51), *there = t_buffer(pg, 52);
+	for (size_t i = 0; i < 2 * sizeof(ks) / sizeof(ks[0]); i++) {
+		size_t k = ks[i / 2];
+		struct t_region r;
+		t_region_map(env, RUN_PAGES + 1, &r);
+		int fd = f_uffd(env, F_MODE_M, 0);
+		T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+		open_after(fd, r.addr + len, pg, i % 2);
+		T_OK(uf_copy(fd, r.addr + k * pg, there, pg, 0, NULL));
+		__s64 f = 0;
+		if (k == 0) {
+			T_ERR(raw_copy(fd, r.addr, src, len, 0, &f), EEXIST);
+			T_EQ(f, -EEXIST);
+		} else {
+			T_ERR(raw_copy(fd, r.addr, src, len, 0, &f), EAGAIN);
+			T_EQ(f, (long long)(k * pg));
+		}
+		T_ASSERT(t_check(r.addr, k * pg, 51));
+		T_ASSERT(t_check(r.addr + k * pg, pg, 52));
+		for (size_t j = k + 1; j < RUN_PAGES; j++)
+			T_ASSERT(!f_present(r.addr + j * pg));
+		if (k + 1 < RUN_PAGES)
+			expect_missing(fd, r.addr + (k + 1) * pg, pg);
+		if (k + 2 < RUN_PAGES)
+			expect_missing(fd, r.addr + (RUN_PAGES - 1) * pg, pg);
+		f_expect_no_msg(fd, 0);
+		uf_close(fd);
+		t_region_unmap(&r);
+	}
+	munmap(src, len);
+	munmap(there, pg);
+}
+
+/* A 64 KiB COPY whose source turns unreadable (PROT_NONE) at its page j:
+ * the pages before the first one whose source reaches it are done (EFAULT
+ * if none), and nothing past them shows, in the view or in the memory (a
+ * touch faults).  An unaligned source reaches the bad page one page early. */
+static void test_copy_run_src_fault(const struct t_env *env)
+{
+	static const size_t js[] = { 0, 1, 8, 15 };
+	static const size_t shifts[] = { 0, 100 };
+	const size_t pg = env->page, len = RUN_PAGES * pg;
+	char *zero = t_buffer(pg, 0);
+	memset(zero, 0, pg);
+	for (size_t i = 0; i < sizeof(js) / sizeof(js[0]); i++) {
+		for (size_t h = 0; h < 2 * sizeof(shifts) / sizeof(shifts[0]); h++) {
+			size_t j = js[i], shift = shifts[h / 2];
+			size_t done = shift && j ? j - 1 : j;
+			char *buf = mmap(NULL, len + pg, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			T_ASSERT(buf != MAP_FAILED);
+			t_fill(buf, len + pg, 53);
+			T_SYS(mprotect(buf + j * pg, pg, PROT_NONE));
+			struct t_region r;
+			t_region_map(env, RUN_PAGES + 1, &r);
+			int fd = f_uffd(env, F_MODE_M, 0);
+			T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+			open_after(fd, r.addr + len, pg, h % 2);
+			__s64 f = 0;
+			if (done == 0) {
+				T_ERR(raw_copy(fd, r.addr, buf + shift, len, 0, &f), EFAULT);
+				T_EQ(f, -EFAULT);
+			} else {
+				T_ERR(raw_copy(fd, r.addr, buf + shift, len, 0, &f), EAGAIN);
+				T_EQ(f, (long long)(done * pg));
+			}
+			T_ASSERT(memcmp(r.addr, buf + shift, done * pg) == 0);
+			for (size_t p = done; p < RUN_PAGES; p++)
+				T_ASSERT(!f_present(r.addr + p * pg));
+			/* The page the copy stopped at holds nothing (an
+			 * unaligned source had part of it): ZEROPAGE shows
+			 * zeros there. */
+			T_OK(uf_zeropage(fd, r.addr + done * pg, pg, 0, NULL));
+			T_ASSERT(memcmp(r.addr + done * pg, zero, pg) == 0);
+			if (done + 1 < RUN_PAGES)
+				expect_missing(fd, r.addr + (done + 1) * pg, pg);
+			f_expect_no_msg(fd, 0);
+			uf_close(fd);
+			t_region_unmap(&r);
+			munmap(buf, len + pg);
+		}
+	}
+}
+
+/* A write to page p of a write-protected range faults with FLAG_WP, and
+ * goes on once the protection is cleared. */
+static void expect_wp_fault(int fd, char *page, size_t pg)
+{
+	struct f_toucher t;
+	struct uffd_msg m;
+	f_touch_start(&t, page + 8, 1, 0x5e);
+	f_expect_fault(fd, 2000, &m);
+	T_EQX(m.arg.pagefault.flags, UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE);
+	T_EQX(F_MSG_ADDR(&m), f_ul(page));
+	f_touch_blocked(&t, 50);
+	T_OK(uf_writeprotect(fd, page, pg, 0));
+	f_touch_finish(&t, 2000);
+	T_EQ(page[8], 0x5e);
+}
+
+/* A 64 KiB COPY with MODE_WP: every page reads the source, a write to any
+ * (the first, one in the middle, the last) faults with FLAG_WP; the page
+ * after the range is not protected.  Twice: into a chunk not open yet,
+ * then (the first read opened it) into an open one. */
+static void test_copy_run_wp(const struct t_env *env)
+{
+	const size_t pg = env->page, len = RUN_PAGES * pg;
+	struct t_region r;
+	t_region_map(env, 2 * RUN_PAGES + 1, &r);
+	int fd = f_uffd(env, F_MODE_M | F_MODE_WP, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_WP, NULL));
+	char *src = t_buffer(len + pg, 54);
+	__s64 f = 0;
+	for (char *run = r.addr; run < r.addr + 2 * len; run += len) {
+		T_OK(raw_copy(fd, run, src, len, UFFDIO_COPY_MODE_WP, &f));
+		T_EQ(f, (long long)len);
+		T_ASSERT(t_check(run, len, 54));
+		expect_wp_fault(fd, run, pg);
+		expect_wp_fault(fd, run + 7 * pg, pg);
+		expect_wp_fault(fd, run + (RUN_PAGES - 1) * pg, pg);
+		/* The others still are: the clearing was one page each. */
+		expect_wp_fault(fd, run + 8 * pg, pg);
+	}
+	T_OK(raw_copy(fd, r.addr + 2 * len, src + len, pg, 0, &f));
+	r.addr[2 * len] = 1;
+	f_expect_no_msg(fd, 0);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* A 64 KiB COPY without MODE_WP over empty pages of which some carry a WP
+ * marker (WP_UNPOPULATED): the fill replaces the markers, every page is
+ * writable at once.  In a chunk not open yet, and in an open one. */
+static void test_copy_run_wp_marker(const struct t_env *env)
+{
+	const size_t pg = env->page, len = RUN_PAGES * pg;
+	char *src = t_buffer(len, 55);
+	for (int open = 0; open < 2; open++) {
+		struct t_region r;
+		t_region_map(env, RUN_PAGES + 1, &r);
+		int fd = f_uffd(env, F_MODE_M | F_MODE_WP, UFFD_FEATURE_WP_UNPOPULATED);
+		T_OK(uf_register(fd, r.addr, r.len, F_MODE_M | F_MODE_WP, NULL));
+		open_after(fd, r.addr + len, pg, open);
+		T_OK(uf_writeprotect(fd, r.addr + 5 * pg, 3 * pg, UFFDIO_WRITEPROTECT_MODE_WP));
+		__s64 f = 0;
+		T_OK(raw_copy(fd, r.addr, src, len, 0, &f));
+		T_EQ(f, (long long)len);
+		T_ASSERT(t_check(r.addr, len, 55));
+		for (size_t p = 0; p < RUN_PAGES; p++) {
+			struct f_toucher t;
+			f_touch_start(&t, r.addr + p * pg, 1, 0x61);
+			f_touch_finish(&t, 2000);
+		}
+		f_expect_no_msg(fd, 0);
+		uf_close(fd);
+		t_region_unmap(&r);
+	}
+	munmap(src, len);
+}
+
+/* A 64 KiB COPY across the user engine's first 2 MiB boundary of the
+ * range: the first chunk is open (a page of it was read), the second is
+ * not yet; the whole copy is done and reads back. */
+static void test_copy_run_chunk_edge(const struct t_env *env)
+{
+	const size_t pg = env->page, len = RUN_PAGES * pg, mib2 = (size_t)2 << 20;
+	struct t_region r;
+	t_region_map(env, mib2 / pg + RUN_PAGES, &r);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+	char *src = t_buffer(len, 56);
+	T_OK(uf_copy(fd, r.addr, src, pg, 0, NULL));
+	T_ASSERT(t_check(r.addr, pg, 56));
+	char *at = r.addr + mib2 - len / 2;
+	__s64 f = 0;
+	T_OK(raw_copy(fd, at, src, len, 0, &f));
+	T_EQ(f, (long long)len);
+	T_ASSERT(t_check(at, len, 56));
+	expect_missing(fd, at + len, pg);
+	expect_missing(fd, at - pg, pg);
+	uf_close(fd);
+	t_region_unmap(&r);
+}
+
+/* ------------------------------------------------------------------------ */
 /* ZEROPAGE                                                                 */
 
 static void test_zeropage(const struct t_env *env)
@@ -1107,6 +1337,11 @@ static const struct t_case cases[] = {
 	{ "copy_einval", test_copy_einval, T_MEM_ALL, 0 },
 	{ "copy_partial", test_copy_partial, T_MEM_ALL, 0 },
 	{ "copy_wp", test_copy_wp, T_MEM_ALL, 0 },
+	{ "copy_run_present", test_copy_run_present, T_MEM_NO_HUGETLB, 0 },
+	{ "copy_run_src_fault", test_copy_run_src_fault, T_MEM_NO_HUGETLB, 0 },
+	{ "copy_run_wp", test_copy_run_wp, T_MEM_NO_HUGETLB, 0 },
+	{ "copy_run_wp_marker", test_copy_run_wp_marker, T_MEM_NO_HUGETLB, UFFD_FEATURE_WP_UNPOPULATED },
+	{ "copy_run_chunk_edge", test_copy_run_chunk_edge, T_MEM_NO_HUGETLB, 0 },
 	{ "zeropage", test_zeropage, T_MEM_NO_HUGETLB, 0 },
 	{ "zeropage_wp_marker", test_zeropage_wp_marker, T_MEM_NO_HUGETLB, UFFD_FEATURE_WP_UNPOPULATED },
 	{ "zeropage_hugetlb_einval", test_zeropage_hugetlb, T_MEM_HUGETLB_ALL, 0 },

@@ -280,6 +280,123 @@ static int fill_page(struct uf__map *m, uintptr_t a, enum op op, const char *dat
 	return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* COPY of a run of small pages in one write                                */
+
+/* Take a page busy without waiting (MOVE and a COPY run hold
+ * several pages: no lock order). */
+static int page_trylock(struct uf__map *m, size_t pg, uint8_t *st)
+{
+	uint8_t s = atomic_fetch_or(&m->pst[pg], PS_BUSY);
+	if (s & PS_BUSY)
+		return 0;
+	*st = s;
+	return 1;
+}
+
+/* Pages one run takes busy at most: a fault on any of them waits for the
+ * whole run's write, so the run is bounded (256 KiB: tens of microseconds). */
+#define RUN_MAX 64
+
+/* Take busy, from a on, the pages one write can fill: empty (not shown, no
+ * content, no poison or WP marker: the page-by-page fill knows what to do
+ * with those).  A page another operation holds ends the run before it:
+ * holding some pages while waiting for one could deadlock with an
+ * operation that holds two (MOVE).  Returns how many, their states in st. */
+static size_t run_take(struct uf__map *m, uintptr_t a, size_t max, uint8_t *st)
+{
+	size_t n;
+	for (n = 0; n < max; n++) {
+		uintptr_t p = a + n * m->page;
+		size_t pg = uf__pgidx(m, p);
+		if (!page_trylock(m, pg, &st[n]))
+			break;
+		if ((st[n] & (PS_MAPPED | PS_POISON | PS_WP)) || uf__present(m, p)) {
+			uf__page_unlock(m, pg, st[n]);
+			break;
+		}
+	}
+	return n;
+}
+
+/* Write n pages' content at a from the program's plain source src into the
+ * kept file in one pwrite().  Returns the whole pages written.  A short
+ * write (a bad source page, no memory) may have written part of the page
+ * after those: it and the rest are punched out again (they were not in the
+ * file, and a part written would read as content), as write_file does. */
+static size_t run_write(const struct uf__map *m, int file, uintptr_t a, size_t n, uintptr_t src)
+{
+	size_t off = a - m->start, len = n * m->page;
+	ssize_t w = pwrite(file, (const void *)src, len, (off_t)off);
+	size_t k = w > 0 ? (size_t)w / m->page : 0;
+	if (k < n)
+		fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(off + k * m->page),
+			  (off_t)(len - k * m->page));
+	return k;
+}
+
+/* Show the len bytes of written pages at a (held busy, empty before: no WP
+ * marker), write-protected with MODE_WP.  If that fails (out of memory),
+ * they are taken back whole: hidden again, and their content punched out
+ * unless a page could not be hidden (then what may show is the copy's own
+ * bytes, which the page-by-page fill that follows writes again, never
+ * zeros). */
+static int run_show(struct uf__map *m, int file, uintptr_t a, size_t len, int wp)
+{
+	int r = uf__run_show(m, a, len, (uint8_t)(PS_MAPPED | (wp ? PS_WP : 0)), wp);
+	if (r < 0 && uf__run_hide(m, a, len, 0, wp) == 0)
+		fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(a - m->start),
+			  (off_t)len);
+	return r;
+}
+
+/* COPY into small pages from a plain source, as many as go at once: one
+ * pwrite() and one show for the run instead of one each per page.  Returns
+ * the bytes done, all shown; 0 if it could not start.  It only ever does
+ * pages that succeed: where it stops (a page not empty or busy, a short
+ * write, a show that failed) the page-by-page fill takes over and gives
+ * that page's result exactly as before, errors included (EFAULT before
+ * EEXIST, ENOMEM).  So the bytes done, the partial copies and the errors
+ * stay the kernel's, page by page.
+ *
+ * The pages are held busy while pwrite() reads the source: safe because the
+ * source is outside engine memory (src_is_plain), so reading it waits on
+ * nothing of ours; memory the program registers there meanwhile is hidden
+ * by markers, which a system call's read takes as EFAULT, not a fault.
+ * Signal-safe (system calls only). */
+static size_t copy_run(struct uf__map *m, int file, uintptr_t a, uintptr_t end, uintptr_t src,
+		       int wp)
+{
+	size_t max = (end - a) / m->page;
+	if (max > RUN_MAX)
+		max = RUN_MAX;
+	/* A single page goes the page-by-page way: nothing to gain. */
+	if (max < 2 || !src_is_plain(src, max * m->page))
+		return 0;
+	uint8_t st[RUN_MAX];
+	size_t n = run_take(m, a, max, st);
+	size_t k = n < 2 ? 0 : run_write(m, file, a, n, src);
+	if (k && run_show(m, file, a, k * m->page, wp) < 0)
+		k = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t s = st[i];
+		if (i < k) {
+			s |= PS_MAPPED;
+			uf__wp_mark(m, &s, wp);
+		}
+		uf__page_unlock(m, uf__pgidx(m, a + i * m->page), s);
+	}
+	return k * m->page;
+}
+
+/* Can a COPY into m batch runs of pages (copy_run)?  Small pages written
+ * into a kept file (hugetlb has none) and hidden by markers (so that
+ * visibility and protection are apart). */
+static int can_run(const struct uf__map *m, enum op op, int file)
+{
+	return op == OP_COPY && file >= 0 && m->ops->guards && m->page == 4096;
+}
+
 static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, int wp);
 
 /* A map being moved (remap.c): the move waits for reader sections to end,
@@ -363,7 +480,15 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 	 * have closed it and reused its number (LIMITATIONS). */
 	int file = op == OP_COPY ? uf__map_fd(m) : -1;
 	long long done = 0;
-	for (uintptr_t a = dst; a < dst + len; a += m->page) {
+	int runs = can_run(m, op, file);
+	for (uintptr_t a = dst; a < dst + len;) {
+		size_t n = runs ? copy_run(m, file, a, dst + len, src + (a - dst), wp) : 0;
+		done += (long long)n;
+		a += n;
+		/* At the end, or stopped by its bound alone: the next run goes
+		 * on.  Else the page it stopped at goes the way below. */
+		if (n && (a == dst + len || n == RUN_MAX * m->page))
+			continue;
 		size_t pg = uf__pgidx(m, a);
 		/* hugetlb's COPY looks at the destination before it reads the
 		 * source: a page there is EEXIST even from a bad source. */
@@ -398,6 +523,7 @@ static long long fill_in(uintptr_t dst, size_t len, enum op op, uintptr_t src, i
 		if (r < 0)
 			break;
 		done += (long long)m->page;
+		a += m->page;
 	}
 	if (data != scratch)
 		stage_put(data, m->page);
@@ -502,16 +628,6 @@ int uf__poison(struct uf__ctx *c, int fd, struct uffdio_poison *user)
 
 /* ------------------------------------------------------------------------ */
 /* MOVE                                                                     */
-
-/* Take a page busy without waiting (MOVE holds two pages: no lock order). */
-static int page_trylock(struct uf__map *m, size_t pg, uint8_t *st)
-{
-	uint8_t s = atomic_fetch_or(&m->pst[pg], PS_BUSY);
-	if (s & PS_BUSY)
-		return 0;
-	*st = s;
-	return 1;
-}
 
 /* Take back what a move wrote into a page of the engine's file.  Anonymous
  * memory counts a page as present by its mark alone (uf__present), so

@@ -393,6 +393,52 @@ int uf__page_setwp(struct uf__map *m, uintptr_t addr, uint8_t state)
 	return mprotect((void *)addr, m->page, uf__page_prot(m, state)) < 0 ? -errno : 0;
 }
 
+/* Is every chunk under [addr, addr + len) open? */
+static int run_open(const struct uf__map *m, uintptr_t addr, size_t len)
+{
+	for (size_t ch = uf__chidx(m, addr); ch <= uf__chidx(m, addr + len - 1); ch++)
+		if (atomic_load(&m->cst[ch]) != CS_OPEN)
+			return 0;
+	return 1;
+}
+
+int uf__run_show(struct uf__map *m, uintptr_t addr, size_t len, uint8_t state, int setwp)
+{
+	/* Open chunks (chunks never close again): one call for the run's
+	 * protection, then one to show it, as uf__page_setwp/show would do
+	 * page by page.  Else page by page, which leaves the pages of a
+	 * covered chunk to its opener, without a system call. */
+	if (m->ops->guards && run_open(m, addr, len)) {
+		int prot = uf__page_prot(m, state);
+		if (setwp && mprotect((void *)addr, len, prot) < 0)
+			return -errno;
+		return m->ops->show(m, addr, len, prot);
+	}
+	for (uintptr_t a = addr; a < addr + len; a += m->page) {
+		int r = setwp ? uf__page_setwp(m, a, state) : 0;
+		if (r == 0)
+			r = uf__page_show(m, a, state);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int uf__run_hide(struct uf__map *m, uintptr_t addr, size_t len, uint8_t state, int setwp)
+{
+	/* Page by page, as whatever part of uf__run_show was done: pages it
+	 * left to an opener are left to it again (the opener applies the
+	 * state the page is released with). */
+	int r = 0;
+	for (uintptr_t a = addr; a < addr + len; a += m->page) {
+		if (uf__page_hide(m, a) < 0)
+			r = -1;
+		if (setwp)
+			(void)uf__page_setwp(m, a, state);
+	}
+	return r;
+}
+
 /* Apply fn to each run of pages in [from, to) whose state, masked, equals
  * want. */
 static int for_runs(struct uf__map *m, uintptr_t from, uintptr_t to, uint8_t mask, uint8_t want,

@@ -335,6 +335,11 @@ int uf__page_hide(struct uf__map *m, uintptr_t addr);
 /* Apply the page's PS_WP to its protection (caller holds it busy). */
 int uf__page_setwp(struct uf__map *m, uintptr_t addr, uint8_t state);
 int uf__page_prot(const struct uf__map *m, uint8_t state);
+/* A run of pages held busy that all go to one state: show them (with the
+ * state's protection first if setwp), in one call each where their chunks
+ * are open; and take that back, to state (0 if every page is hidden). */
+int uf__run_show(struct uf__map *m, uintptr_t addr, size_t len, uint8_t state, int setwp);
+int uf__run_hide(struct uf__map *m, uintptr_t addr, size_t len, uint8_t state, int setwp);
 
 /* A map for [start, end) with its page and chunk state arrays (all pages
  * missing, all chunks covered) and nothing else: the caller gives it its
