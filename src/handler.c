@@ -210,7 +210,7 @@ UF_EXPORT int uf_handler_start(int fd, const struct uf_handler_opts *opts, struc
 	h->nthreads = opts->nthreads ? opts->nthreads : 1;
 	h->threads = calloc(h->nthreads, sizeof(*h->threads));
 	h->stopfd = eventfd(0, EFD_CLOEXEC);
-	h->idle = uf__idle_open(fd);
+	h->idle = uf__ctx_get(fd);
 	int err = 0, set_nonblock = 0;
 	if (!h->threads)
 		err = -ENOMEM;
@@ -247,7 +247,7 @@ fail_early:
 	if (set_nonblock)
 		fcntl(fd, F_SETFL, fl);
 	if (h->idle)
-		uf__idle_close(h->idle);
+		uf__ctx_put(h->idle);
 	if (h->stopfd >= 0)
 		close(h->stopfd);
 	pthread_cond_destroy(&h->gate_cond);
@@ -278,7 +278,7 @@ UF_EXPORT int uf_handler_stop(struct uf_handler *h)
 		pthread_join(h->threads[i], NULL);
 	int err = atomic_load(&h->error);
 	if (h->idle)
-		uf__idle_close(h->idle);
+		uf__ctx_put(h->idle);
 	close(h->stopfd);
 	pthread_cond_destroy(&h->gate_cond);
 	pthread_mutex_destroy(&h->gate_lock);

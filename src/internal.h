@@ -42,23 +42,23 @@ extern const struct uf__engine uf__kernel_engine;
 /*
  * Idle readers: how uf_handler() threads wait on a user-engine context of
  * this process without polling its descriptor (src/user/queue.c says why
- * and how).  uf__idle_open: the context behind fd, held, or NULL for any
- * other descriptor (those are polled).  uf__idle_read: a non-blocking read
- * (messages, -EAGAIN, or -errno).  uf__idle_wait: sleep until there may be
- * something to read, *stop is set, or 100 ms pass.  uf__idle_wake_all: wake
- * every sleeper (after setting *stop).  uf__idle_leave: a reader stops
- * waiting for good (messages handed to it go to the doorbell).
- * uf__idle_close: let the context go.  uf__idle_serving: from now on the
- * calling thread's ioctls on fd go to c (NULL: no longer), found without
- * looking fd up (an fstat): fd must stay open while the handler runs.
+ * and how).  The handler holds the context behind fd (uf__ctx_get, NULL for
+ * any other descriptor, which is polled; uf__ctx_put lets it go).
+ * uf__idle_read: a non-blocking read (messages, -EAGAIN, or -errno).
+ * uf__idle_wait: sleep until there may be something to read, *stop is set,
+ * or 100 ms pass.  uf__idle_wake_all: wake every sleeper (after setting
+ * *stop).  uf__idle_leave: a reader stops waiting for good (messages handed
+ * to it go to the doorbell).  uf__idle_serving: from now on the calling
+ * thread's ioctls on fd go to c (NULL: no longer), found without looking fd
+ * up (an fstat): fd must stay open while the handler runs.
  */
 struct uf__ctx;
-struct uf__ctx *uf__idle_open(int fd);
+struct uf__ctx *uf__ctx_get(int fd);
+void uf__ctx_put(struct uf__ctx *c);
 ssize_t uf__idle_read(struct uf__ctx *c, int fd, struct uffd_msg *msgs, size_t n);
 void uf__idle_wait(struct uf__ctx *c, atomic_int *stop);
 void uf__idle_wake_all(struct uf__ctx *c);
 void uf__idle_leave(struct uf__ctx *c, int fd);
-void uf__idle_close(struct uf__ctx *c);
 void uf__idle_serving(struct uf__ctx *c, int fd);
 
 /* Open through the kernel engine (see uf_open() for the fallbacks).  On

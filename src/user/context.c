@@ -741,11 +741,6 @@ static ssize_t read_now(struct uf__ctx *c, int fd, struct uffd_msg *msgs, size_t
 	return k ? (ssize_t)k : err ? err : -EAGAIN;
 }
 
-struct uf__ctx *uf__idle_open(int fd)
-{
-	return uf__ctx_get(fd);
-}
-
 ssize_t uf__idle_read(struct uf__ctx *c, int fd, struct uffd_msg *msgs, size_t n)
 {
 	/* Released: every descriptor was closed (a polling handler would see

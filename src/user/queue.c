@@ -301,11 +301,6 @@ void uf__idle_leave(struct uf__ctx *c, int fd)
 	uf__bell_sync_app(c, fd);
 }
 
-void uf__idle_close(struct uf__ctx *c)
-{
-	uf__ctx_put(c);
-}
-
 /* Normal-context variant: no signal handler may run on this thread while it
  * holds the doorbell lock. */
 void uf__bell_sync_app(struct uf__ctx *c, int fd)

@@ -104,11 +104,11 @@ struct uf__ctx {
 	uint32_t held_need;
 };
 
-/* The context behind an application descriptor (found by the socket's
- * identity, so dup'd descriptors work), with a reference; NULL if fd is
- * not one of ours.  Signal-safe (a fill from a SIGBUS handler needs it). */
-struct uf__ctx *uf__ctx_get(int fd);
-void uf__ctx_put(struct uf__ctx *c);
+/* uf__ctx_get(fd) (declared in internal.h, for the handler too): the
+ * context behind an application descriptor (found by the socket's
+ * identity, so dup'd descriptors work), with a reference, released with
+ * uf__ctx_put(); NULL if fd is not one of ours.  Signal-safe (a fill from a
+ * SIGBUS handler needs it). */
 /* Is fd a user-engine descriptor?  (For descriptors uf_open() did not
  * hand out, such as dups.) */
 int uf__is_user_fd(int fd);
