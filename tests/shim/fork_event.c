@@ -8,15 +8,17 @@
  * descriptor.  A context without the feature hears nothing and the child's
  * copy of its memory is ordinary (missing pages read as zeros).
  */
+#include <sched.h>
 #include <sys/wait.h>
 #include "uffd.h"
 
 static int uffd;
-static volatile int reading;
+static volatile int started, reading;
 
 static void *monitor(void *arg)
 {
 	struct uffd_msg *m = arg;
+	__atomic_store_n(&started, 1, __ATOMIC_SEQ_CST);
 	struct pollfd p = { uffd, POLLIN, 0 };
 	CHECK(poll(&p, 1, 10000) == 1);
 	/* A while, so that a fork that did not wait would be seen. */
@@ -52,6 +54,12 @@ int main(void)
 	struct uffd_msg ev;
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, monitor, &ev) == 0);
+	/* Fork only once the monitor runs: a thread still starting may hold
+	 * a lock of the runtime's (gcc 12's AddressSanitizer allocator is not
+	 * fork-safe), and a child that starts a thread (the user engine's,
+	 * under the shim) would wait for it for ever. */
+	while (!__atomic_load_n(&started, __ATOMIC_SEQ_CST))
+		sched_yield();
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
