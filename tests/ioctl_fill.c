@@ -519,6 +519,66 @@ static void test_copy_run_src_fault(const struct t_env *env)
 	}
 }
 
+/* A 64 KiB COPY whose source is memory registered before: unregistered,
+ * its context closed, or unmapped with plain munmap(2) and mapped again by
+ * the program (the library does not see that).  Its page HOLE was never
+ * filled: it reads as zeros, on the kernel as ordinary memory does; on the
+ * user engine it is still hidden, so the copy's one write of the run stops
+ * there and the page-by-page fill reads it as the program would.  Every
+ * page is done, with the source's content. */
+#define HOLE 5
+static void test_copy_run_src_unregistered(const struct t_env *env)
+{
+	static const char *const how[] = { "unregistered", "closed", "mapped again" };
+	const size_t pg = env->page, len = RUN_PAGES * pg;
+	char *pattern = t_buffer(len, 61), *want = t_buffer(len, 61);
+	memset(want + HOLE * pg, 0, pg);
+	for (size_t v = 0; v < 2 * sizeof(how) / sizeof(how[0]); v++) {
+		t_log("source %s%s", how[v / 2], v % 2 ? ", destination chunk open" : "");
+		struct t_region s, r;
+		t_region_map(env, RUN_PAGES, &s);
+		int sfd = f_uffd(env, F_MODE_M, 0);
+		T_OK(uf_register(sfd, s.addr, s.len, F_MODE_M, NULL));
+		T_OK(uf_copy(sfd, s.addr, pattern, HOLE * pg, 0, NULL));
+		T_OK(uf_copy(sfd, s.addr + (HOLE + 1) * pg, pattern + (HOLE + 1) * pg,
+			     len - (HOLE + 1) * pg, 0, NULL));
+		const char *expect = want;
+		if (v / 2 == 0) {
+			T_OK(uf_unregister(sfd, s.addr, s.len));
+		} else {
+			uf_close(sfd);
+			sfd = -1;
+		}
+		if (v / 2 == 2) {
+			T_SYS(munmap(s.addr, s.len));
+			void *again = mmap(s.addr, len, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			T_ASSERT(again == s.addr);
+			t_fill(s.addr, len, 62);
+			expect = NULL;
+		}
+		t_region_map(env, RUN_PAGES + 1, &r);
+		int fd = f_uffd(env, F_MODE_M, 0);
+		T_OK(uf_register(fd, r.addr, r.len, F_MODE_M, NULL));
+		open_after(fd, r.addr + len, pg, v % 2);
+		__s64 f = 0;
+		T_OK(raw_copy(fd, r.addr, s.addr, len, 0, &f));
+		T_EQ(f, (long long)len);
+		if (expect)
+			T_ASSERT(memcmp(r.addr, expect, len) == 0);
+		else
+			T_ASSERT(t_check(r.addr, len, 62));
+		f_expect_no_msg(fd, 0);
+		uf_close(fd);
+		if (sfd >= 0)
+			uf_close(sfd);
+		t_region_unmap(&r);
+		t_region_unmap(&s);
+	}
+	munmap(pattern, len);
+	munmap(want, len);
+}
+
 /* A write to page p of a write-protected range faults with FLAG_WP, and
  * goes on once the protection is cleared. */
 static void expect_wp_fault(int fd, char *page, size_t pg)
@@ -1339,6 +1399,7 @@ static const struct t_case cases[] = {
 	{ "copy_wp", test_copy_wp, T_MEM_ALL, 0 },
 	{ "copy_run_present", test_copy_run_present, T_MEM_NO_HUGETLB, 0 },
 	{ "copy_run_src_fault", test_copy_run_src_fault, T_MEM_NO_HUGETLB, 0 },
+	{ "copy_run_src_unregistered", test_copy_run_src_unregistered, T_MEM_NO_HUGETLB, 0 },
 	{ "copy_run_wp", test_copy_run_wp, T_MEM_NO_HUGETLB, 0 },
 	{ "copy_run_wp_marker", test_copy_run_wp_marker, T_MEM_NO_HUGETLB, UFFD_FEATURE_WP_UNPOPULATED },
 	{ "copy_run_chunk_edge", test_copy_run_chunk_edge, T_MEM_NO_HUGETLB, 0 },

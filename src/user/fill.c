@@ -149,6 +149,32 @@ static int src_is_plain(uintptr_t src, size_t len)
 	return src_is_ours(src, &plain_end) == 0 && plain_end - src >= len;
 }
 
+/* Can one pwrite() read [src, src + len), the source of a run (copy_run)?
+ * Memory outside the engine can, and so can engine memory no context
+ * registers any more (unregistered, released, or unmapped behind the
+ * library's back and mapped again by the program): a system call reading
+ * it waits on nothing of ours, and a page still hidden there makes the
+ * write short, where the page-by-page fill takes over and reads it as the
+ * program would.  Registered memory goes page by page: its missing source
+ * pages are faults to be served. */
+static int src_for_run(uintptr_t src, size_t len)
+{
+	if (uf__trusted((const void *)src, len))
+		return 0;
+	uintptr_t a = src, end = src + len;
+	int ok = 1;
+	unsigned tok = uf__enter();
+	while (ok && a < end) {
+		const struct uf__seg *s = uf__lookup_from(a);
+		if (!s || s->start >= end)
+			break;
+		ok = s->ctx == NULL;
+		a = s->end;
+	}
+	uf__leave(tok);
+	return ok;
+}
+
 /* For a private file mapping: bring the original's page (the file's page
  * cache, as the program saw it) into the engine's copy.  1 if there was one. */
 static int pull_upstream(struct uf__map *m, uintptr_t a)
@@ -360,9 +386,10 @@ static int run_show(struct uf__map *m, int file, uintptr_t a, size_t len, int wp
  * stay the kernel's, page by page.
  *
  * The pages are held busy while pwrite() reads the source: safe because the
- * source is outside engine memory (src_is_plain), so reading it waits on
- * nothing of ours; memory the program registers there meanwhile is hidden
- * by markers, which a system call's read takes as EFAULT, not a fault.
+ * source is outside registered memory (src_for_run), so reading it waits
+ * on nothing of ours; memory the program registers there meanwhile is
+ * hidden by markers, which a system call's read takes as EFAULT, not a
+ * fault.
  * Signal-safe (system calls only). */
 static size_t copy_run(struct uf__map *m, int file, uintptr_t a, uintptr_t end, uintptr_t src,
 		       int wp)
@@ -371,7 +398,7 @@ static size_t copy_run(struct uf__map *m, int file, uintptr_t a, uintptr_t end, 
 	if (max > RUN_MAX)
 		max = RUN_MAX;
 	/* A single page goes the page-by-page way: nothing to gain. */
-	if (max < 2 || !src_is_plain(src, max * m->page))
+	if (max < 2 || !src_for_run(src, max * m->page))
 		return 0;
 	uint8_t st[RUN_MAX];
 	size_t n = run_take(m, a, max, st);
