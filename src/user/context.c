@@ -348,9 +348,16 @@ static int start_reaper(void)
 	/* Return only once the thread runs: a program that forks right after
 	 * uf_open() would otherwise fork in the middle of a thread's start,
 	 * and a runtime that tracks threads (the sanitizers') can leave the
-	 * child holding its lock. */
-	while (!atomic_load(&reaper_alive))
-		sched_yield();
+	 * child holding its lock.  It starts within microseconds; if it
+	 * never does (a runtime's lock a fork left held: docs/LIMITATIONS.md,
+	 * sanitizers), this waits asleep rather than spinning for ever. */
+	for (unsigned n = 0; !atomic_load(&reaper_alive); n++) {
+		struct timespec ms = { 0, 1000000 };
+		if (n < 1000)
+			sched_yield();
+		else
+			nanosleep(&ms, NULL);
+	}
 	pthread_detach(reaper);
 	reaper_running = 1;
 	return 0;
