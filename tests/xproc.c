@@ -286,6 +286,20 @@ static void xp_setup(const struct t_env *env, struct xp *x, size_t npages, __u64
 	mon_give(&x->m, x->fd);
 }
 
+/* The same for MINOR faults: a region of two pages whose file holds its
+ * first `filled` pages (pattern seed) before the registration. */
+static void xp_setup_minor(const struct t_env *env, struct xp *x, size_t filled, unsigned seed)
+{
+	f_need_mode(env, F_MODE_MINOR);
+	x->m = mon_start();
+	x->fd = f_uffd(env, F_MODE_MINOR, 0);
+	t_region_map(env, 2, &x->r);
+	f_region_alias(&x->r);
+	t_fill(x->r.alias, filled * x->r.page, seed);
+	T_OK(uf_register(x->fd, x->r.addr, x->r.len, F_MODE_MINOR, NULL));
+	mon_give(&x->m, x->fd);
+}
+
 static void xp_fault(struct mon *m, struct uffd_msg *msg, void *expect_page)
 {
 	struct mon_res r = mon_read(m, 1, 5000);
@@ -377,14 +391,7 @@ static void writeprotect(const struct t_env *env)
 static void minor_continue(const struct t_env *env)
 {
 	struct xp x;
-	f_need_mode(env, F_MODE_MINOR);
-	x.m = mon_start();
-	x.fd = f_uffd(env, F_MODE_MINOR, 0);
-	t_region_map(env, 2, &x.r);
-	f_region_alias(&x.r);
-	t_fill(x.r.alias, x.r.len, 5);
-	T_OK(uf_register(x.fd, x.r.addr, x.r.len, F_MODE_MINOR, NULL));
-	mon_give(&x.m, x.fd);
+	xp_setup_minor(env, &x, 2, 5);
 	struct f_toucher t;
 	f_touch_start(&t, x.r.addr, 0, 0);
 	struct uffd_msg msg;
@@ -649,15 +656,8 @@ static void hugetlb_ioctls(const struct t_env *env)
 static void hugetlb_continue(const struct t_env *env)
 {
 	struct xp x;
-	f_need_mode(env, F_MODE_MINOR);
-	x.m = mon_start();
-	x.fd = f_uffd(env, F_MODE_MINOR, 0);
-	t_region_map(env, 2, &x.r);
-	f_region_alias(&x.r);
+	xp_setup_minor(env, &x, 1, 47);
 	const size_t pg = x.r.page;
-	t_fill(x.r.alias, pg, 47);
-	T_OK(uf_register(x.fd, x.r.addr, x.r.len, F_MODE_MINOR, NULL));
-	mon_give(&x.m, x.fd);
 	struct f_toucher t;
 	f_touch_start(&t, x.r.addr + 5000, 0, 0);
 	struct uffd_msg msg;
