@@ -714,6 +714,59 @@ static void test_fault_path(const struct t_env *env)
 	}
 }
 
+/* The doorbell's datagram still on its way when a reader takes the fault
+ * (the faulting thread was preempted between deciding to ring and its
+ * send): the reader waits for it and takes it back, so the descriptor is
+ * not left readable with nothing to read.  (handler.c poll_with_handler saw
+ * that POLLIN once, in CI.)  Here the send fails with ENOBUFS, which the
+ * faulting thread retries, until a thread lets it through 30 ms on. */
+static void *let_send_through(void *arg)
+{
+	(void)arg;
+	for (int n = 0; inj_seen() == 0 && n < 5000; n++)
+		t_msleep(1);
+	t_msleep(30);
+	inj_disarm();
+	return NULL;
+}
+
+static void test_bell_in_flight(const struct t_env *env)
+{
+	need_user(env);
+	struct t_region r;
+	t_region_map(env, 1, &r);
+	int fd = f_uffd(env, F_MODE_M, 0);
+	T_OK(uf_register(fd, r.addr, r.len, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	inj_arm(INJ_BIT(INJ_SEND), 1, 0, ENOBUFS, INJ_ANY_THREAD);
+	t_thread rel;
+	t_spawn(&rel, let_send_through, NULL);
+	struct toucher t;
+	touch_start(&t, r.addr, NULL, 0);
+
+	struct uffd_msg m;
+	ssize_t n;
+	for (int i = 0; (n = uf_read(fd, &m, 1)) == -EAGAIN; i++) {
+		if (i >= 5000)
+			T_FAIL("the fault was never pending");
+		t_msleep(1);
+	}
+	T_EQ(n, 1);
+	T_EQX(m.arg.pagefault.address, (__u64)(uintptr_t)r.addr);
+	t_join(&rel);
+	T_ASSERT(inj_failed() > 0);	/* the send really was held back */
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	T_EQ(poll(&p, 1, 0), 0);
+
+	char *src = t_buffer(r.page, 7);
+	T_OK(uf_copy(fd, r.addr, src, r.page, 0, NULL));
+	touch_finish(&t, 5000, "bell in flight");
+	T_ASSERT(t_check(r.addr, r.page, 7));
+	T_EQ(poll(&p, 1, 0), 0);
+	T_OK(uf_close(fd));
+	munmap(src, r.page);
+	t_region_unmap(&r);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Release                                                                  */
 
@@ -1401,6 +1454,7 @@ static const struct t_case cases[] = {
 	{ "move", test_move, T_MEM(T_ANON), 0 },
 	{ "munmap_late", test_munmap_late, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "fault_path", test_fault_path, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
+	{ "bell_in_flight", test_bell_in_flight, T_MEM(T_ANON), 0 },
 	{ "release", test_release, T_MEM_SHMEM_ALL | T_MEM(T_ANON), 0 },
 	{ "serve_target", test_serve_target, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },
 	{ "serve_monitor", test_serve_monitor, T_MEM(T_ANON) | T_MEM(T_MEMFD), 0 },

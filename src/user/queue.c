@@ -164,7 +164,7 @@ static void set_state(struct slot *s, unsigned w, unsigned state)
 }
 
 /* What the caller of bell_sync_locked() must do after unlocking. */
-enum { BELL_NONE, BELL_RING, BELL_KICK };
+enum { BELL_NONE, BELL_RING, BELL_KICK, BELL_SENDING };
 
 /* Signal-safe (the doorbell lock is only ever held with signals blocked).
  * Under the lock: bring the doorbell in line with npending.  BELL_RING if
@@ -172,7 +172,9 @@ enum { BELL_NONE, BELL_RING, BELL_KICK };
  * handler, which may preempt the sender on its CPU at once and must not then
  * find the lock held (it would spin and yield back: two context switches
  * more per fault).  Between the unlock and the send, bell is 1 and sending
- * tells so.  BELL_KICK: an idle reader is asleep, wake it instead. */
+ * tells so.  BELL_KICK: an idle reader is asleep, wake it instead.
+ * BELL_SENDING (only with an fd): the datagram to take back is still on its
+ * way; unlock, let its sender finish, and ask again. */
 static int bell_sync_locked(struct uf__ctx *c, int fd)
 {
 	int want = atomic_load(&c->npending) > 0;
@@ -190,8 +192,12 @@ static int bell_sync_locked(struct uf__ctx *c, int fd)
 			atomic_store(&c->bell_stale, 1);
 			return 0;
 		}
-		/* A datagram still on its way is not there yet: then the bell
-		 * stays, marked stale, for the next read or ioctl to take. */
+		/* A datagram still on its way is not there yet: its sender is
+		 * between two steps, so wait for it (uf__bell_sync), or a
+		 * reader now busy with what it took would leave POLLIN on with
+		 * nothing to read. */
+		if (c->sending)
+			return BELL_SENDING;
 		char b;
 		if (recv(fd, &b, 1, MSG_DONTWAIT) == 1) {
 			c->bell = 0;
@@ -252,10 +258,32 @@ static void bell_act(struct uf__ctx *c, int what)
 		idle_kick(c, 1);
 }
 
+/* How long a reader waits for a datagram on its way before it leaves the
+ * bell stale for the next read or ioctl: its sender only has one
+ * non-blocking send(2) left to make, so this is a preempted sender's wait
+ * for a CPU, and the bound only keeps a stopped one (a debugger) from
+ * stopping the reader too. */
+#define SENDING_WAIT_NS	(100 * 1000 * 1000L)
+
 void uf__bell_sync(struct uf__ctx *c, int fd)
 {
-	bell_lock(c);
-	int what = bell_sync_locked(c, fd);
+	long start = 0;
+	int what;
+	for (;;) {
+		bell_lock(c);
+		what = bell_sync_locked(c, fd);
+		if (what != BELL_SENDING)
+			break;
+		if (!start) {
+			start = now_ns();
+		} else if (now_ns() - start > SENDING_WAIT_NS) {
+			atomic_store(&c->bell_stale, 1);
+			what = BELL_NONE;
+			break;
+		}
+		atomic_flag_clear(&c->bell_lock);
+		sched_yield();
+	}
 	atomic_flag_clear(&c->bell_lock);
 	bell_act(c, what);
 }
