@@ -512,10 +512,14 @@ struct deferred_wake {
 	struct uf__ctx *c;
 	uintptr_t start, len;
 	int kinds;
+	unsigned long long before;	/* c->seq when it was due */
 };
 static __thread int defer_on __attribute__((tls_model("initial-exec")));
 static unsigned defer_n;
 static struct deferred_wake defer_q[DEFER_MAX];
+
+static void wake_range(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds,
+		       unsigned long long before);
 
 void uf__wake_defer(int on)
 {
@@ -525,17 +529,35 @@ void uf__wake_defer(int on)
 		return;
 	}
 	defer_on = 0;
-	for (unsigned i = 0; i < defer_n; i++)
-		uf__wake(defer_q[i].c, -1, defer_q[i].start, defer_q[i].len, defer_q[i].kinds);
+	for (unsigned i = 0; i < defer_n; i++) {
+		struct deferred_wake *d = &defer_q[i];
+		wake_range(d->c, -1, d->start, d->len, d->kinds, d->before);
+	}
 	defer_n = 0;
 }
 
 void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds)
 {
 	if (defer_on && defer_n < DEFER_MAX) {
-		defer_q[defer_n++] = (struct deferred_wake){ c, start, len, kinds };
+		/* Done late, it must still wake only the faults there now, as
+		 * the kernel's wake inside the call does: the monitor has its
+		 * answer first and may cause a new fault on the same page
+		 * meanwhile, which a late wake would take off the queue, unread
+		 * (POLLIN, then EAGAIN, then the fault again).  A fault queued
+		 * from now on draws a seq at or above this and looks at the
+		 * page, already changed, after that (uf__fault_wait). */
+		defer_q[defer_n++] = (struct deferred_wake){ c, start, len, kinds,
+							     atomic_load(&c->seq) };
 		return;
 	}
+	wake_range(c, fd, start, len, kinds, ULLONG_MAX);
+}
+
+/* Wake c's faults on [start, start + len) of a kind in kinds and queued
+ * with a seq below `before`. */
+static void wake_range(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kinds,
+		       unsigned long long before)
+{
 	uintptr_t end = start + len;
 	if (end < start)
 		end = UINTPTR_MAX;
@@ -554,6 +576,10 @@ void uf__wake(struct uf__ctx *c, int fd, uintptr_t start, uintptr_t len, int kin
 				break;
 			uintptr_t p = atomic_load(&s->page);
 			if (p < start || p >= end)
+				break;
+			/* Read after the state: this generation's (or a later
+			 * one's, and then the CAS below fails). */
+			if (atomic_load(&s->seq) >= before)
 				break;
 			/* A failed CAS reloads w: the fault was read, or its
 			 * thread went to sleep, meanwhile; look again. */
