@@ -142,8 +142,8 @@ static long now_ns(void)
  * (the handler, or the faulting thread) runs at once.  On a CPU that other
  * programs keep busy, a yield can hand the CPU to one of them for its
  * whole time slice (milliseconds): with two busy loops beside it, 1 GiB
- * faulted in random order took 144 s instead of 4 (the kernel engine: 4 s),
- * and one fault in a hundred waited 4 ms.  A yield that comes back that
+ * faulted in random order took 219 s (the kernel engine: 8 s; now 14 s),
+ * and the median fault waited 4 ms.  A yield that comes back that
  * late says so, and for a while after it the waits sleep on their futex
  * at once, as the kernel's do: a woken thread is run before a busy loop. */
 #define CONTENDED_NS		200000L		/* a yield this long: someone else ran */
