@@ -157,14 +157,17 @@ static int yields_pay(void)
 	return now_ns() >= atomic_load_explicit(&contended_until, memory_order_relaxed);
 }
 
-/* sched_yield(), noting a CPU others keep busy (async-signal-safe). */
-static void yield_timed(void)
+/* sched_yield(), noting a CPU others keep busy: 1 if it found one, and
+ * the caller should stop spinning (async-signal-safe). */
+static int yield_timed(void)
 {
 	long t0 = now_ns();
 	sched_yield();
 	long t1 = now_ns();
-	if (t1 - t0 > CONTENDED_NS)
-		atomic_store_explicit(&contended_until, t1 + CONTENDED_HOLD_NS, memory_order_relaxed);
+	if (t1 - t0 <= CONTENDED_NS)
+		return 0;
+	atomic_store_explicit(&contended_until, t1 + CONTENDED_HOLD_NS, memory_order_relaxed);
+	return 1;
 }
 
 /* Signal-safe: a free slot, marked CLAIMED. */
@@ -327,14 +330,16 @@ void uf__idle_wait(struct uf__ctx *c, atomic_int *stop)
 	/* A yield each time round: a faulting thread on this CPU gets it at
 	 * once, and on a CPU of its own this reader sees the next fault
 	 * within one system call (0.2 us).  Not on a busy CPU (above). */
-	for (int n = 1; !atomic_load(stop) && yields_pay(); n++) {
+	int spin = yields_pay();
+	for (int n = 1; spin && !atomic_load(stop); n++) {
 		if (atomic_load(&c->npending)) {
 			seen = 1;
 			break;
 		}
 		if ((n & 7) == 0 && now_ns() - start > IDLE_SPIN_NS)
 			break;
-		yield_timed();
+		if (yield_timed())
+			break;
 	}
 	atomic_fetch_sub(&c->spin_n, 1);
 	if (seen)
@@ -418,21 +423,20 @@ static unsigned wait_woken(struct slot *s)
 	 * may have preempted this thread as soon as it was woken. */
 	if (st(w) == SLOT_WOKEN)
 		return w;
-	/* On a CPU others keep busy, sleep at once (yield_timed). */
-	if (yields_pay())
-		yield_timed();
+	/* On a CPU others keep busy, sleep at once (yield_timed).  Looked at
+	 * once, and then only as each yield returns: the spin itself reads
+	 * the clock only every 64 rounds. */
+	int spin = yields_pay() && !yield_timed();
 	long start = now_ns(), t;
 	int n = 0;
-	while (yields_pay()) {
+	while (spin) {
 		w = atomic_load(&s->word);
 		if (st(w) == SLOT_WOKEN)
 			return w;
 		if ((++n & 63) == 0) {
 			t = now_ns() - start;
-			if (t > YIELD_NS)
+			if (t > YIELD_NS || (t > SPIN_NS && yield_timed()))
 				break;
-			if (t > SPIN_NS)
-				yield_timed();
 		}
 		cpu_relax();
 	}
